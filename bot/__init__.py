@@ -1,0 +1,1 @@
+"""The mutual-aid referral bot: engine, channels, storage and command line."""

@@ -1,0 +1,1 @@
+"""Channels: adapters between the engine and the places people chat (terminal, JSONL)."""

@@ -1,0 +1,533 @@
+"""One turn of conversation: safety, NLU, slot filling, rules and forms, actions, replies.
+
+The data flow is the one in DESIGN.md: channel -> crisis check -> NLU -> policy -> actions
+-> responses -> channel. The tracker is loaded from SQLite before the turn and saved after
+it, so a restart of the process loses nothing; what a person typed is never saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain import Domain, Slot, SlotMapping
+from bot.engine.actions import ActionClient, ActionFailed, HttpActions, InProcessActions
+from bot.engine.actions import build_action_call as _build_call
+from bot.engine.config import BotConfig, load_config
+from bot.engine.payloads import parse_payload, parse_start
+from bot.engine.policy import ACTION_LISTEN, RulePolicy, TrailItem, trail_from_history
+from bot.engine.responses import render_response
+from bot.knowledge import Knowledge
+from bot.nlu.pipeline import NluPipeline, load_or_train
+from bot.pseudonym import Pseudonymiser, load_or_create_secret
+from bot.safety import CrisisDetector
+from bot.settings import Settings
+from bot.store import ConversationState, TrackerStore
+from bot.training_data import RulesFile, TrainingData, load_rules
+
+log = logging.getLogger(__name__)
+
+CRISIS_INTENT = "crisis"
+CRISIS_ACTION = "action_crisis_support"
+START_INTENT = "start"
+MAX_ACTIONS_PER_TURN = 12
+MAX_TEXT = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass
+class BotReply:
+    """One message from the bot: text and buttons (payload or URL)."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+    def as_rest(self, recipient_id: str) -> dict[str, Any]:
+        """The message in the shape of Rasa's REST channel output."""
+        out: dict[str, Any] = {"recipient_id": recipient_id, "text": self.text}
+        if self.buttons:
+            out["buttons"] = self.buttons
+        return out
+
+
+@dataclass
+class Turn:
+    """What happens while the bot answers one message (held in memory only)."""
+
+    state: ConversationState
+    channel: str
+    latest_message: dict[str, Any]
+    loop_before: str | None
+    requested_before: str | None
+    filled: set[str] = field(default_factory=set)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    actions_run: list[str] = field(default_factory=list)
+    followup: str | None = None
+    history_start: int = 0
+
+    @property
+    def intent(self) -> str:
+        """The intent of the message being answered."""
+        return str(self.latest_message["intent"]["name"])
+
+
+def clean_text(text: str) -> str:
+    """Strip control characters and cap the length of what goes to NLU."""
+    return _CONTROL.sub(" ", text).strip()[:MAX_TEXT]
+
+
+class Engine:
+    """The bot: give it a message from a chat, get the replies back."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        action_client: ActionClient | None = None,
+        store: TrackerStore | None = None,
+    ) -> None:
+        started = time.perf_counter()
+        self.settings = settings
+        self.config: BotConfig = load_config(settings.config_path)
+        self.domain = Domain.load(settings.dialogues_dir / "domain.yml")
+        nlu_path = settings.dialogues_dir / "nlu.yml"
+        self.training = TrainingData.load(nlu_path)
+        self.rules: RulesFile = load_rules(settings.dialogues_dir / "rules.yml")
+        self.policy = RulePolicy(self.rules.rules)
+        self.knowledge = Knowledge(settings.knowledge_dir)
+        self.knowledge.load_all()
+        self.crisis = CrisisDetector(self.knowledge.crisis)
+        self.nlu: NluPipeline
+        self.nlu, self.trained_now = load_or_train(
+            self.config.pipeline_specs(), nlu_path, self.training, settings.model_cache_dir
+        )
+        self.store = store or TrackerStore(settings.db_path)
+        self.pseudonyms = Pseudonymiser(load_or_create_secret(settings.secret_path))
+        if action_client is not None:
+            self.actions: ActionClient = action_client
+        elif settings.action_endpoint:
+            self.actions = HttpActions(str(settings.action_endpoint))
+        else:
+            self.actions = InProcessActions()
+        self.known_intents = set(self.domain.intents)
+        self.domain_dict = self.domain.as_rasa_dict()
+        self.transient = self.domain.transient_slots()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.start_seconds = time.perf_counter() - started
+
+    # ----- public -----------------------------------------------------------------------
+
+    def conversation_id(self, channel: str, chat_id: str) -> str:
+        """The pseudonymous id stored for a chat."""
+        return self.pseudonyms.conversation_id(channel, chat_id)
+
+    async def handle(self, channel: str, chat_id: str, text: str) -> list[BotReply]:
+        """Answer one message from one chat."""
+        conversation_id = self.conversation_id(channel, chat_id)
+        async with self._locks[conversation_id]:
+            return await self._handle(conversation_id, channel, text)
+
+    def forget(self, channel: str, chat_id: str) -> bool:
+        """Erase everything stored about a chat."""
+        return self.store.forget(self.conversation_id(channel, chat_id))
+
+    # ----- the turn ---------------------------------------------------------------------
+
+    async def _handle(self, conversation_id: str, channel: str, raw: str) -> list[BotReply]:
+        text = clean_text(raw if isinstance(raw, str) else "")
+        if text.lower() in ("/forget", "/forget@"):
+            self.store.forget(conversation_id)
+            return self._standalone("utter_forgotten", channel, conversation_id)
+        state = self.store.load(conversation_id) or self._new_state(conversation_id)
+        if not text:
+            return self._standalone("utter_empty_message", channel, conversation_id, state)
+        message = self._understand(text, state)
+        turn = Turn(
+            state=state,
+            channel=channel,
+            latest_message=message,
+            loop_before=state.active_loop,
+            requested_before=state.requested_slot,
+            history_start=len(state.history),
+        )
+        self._apply_user_message(turn)
+        await self._predict_and_run(turn)
+        replies = [self._to_reply(m) for m in turn.messages]
+        for reply in replies:
+            for button in reply.buttons:
+                if "payload" in button and button["payload"] not in state.offered:
+                    state.offered.append(button["payload"])
+        state.turns += 1
+        self.store.save(state, self.transient)
+        return replies
+
+    def _new_state(self, conversation_id: str) -> ConversationState:
+        return ConversationState(id=conversation_id, slots=self.domain.initial_slots())
+
+    def _standalone(
+        self,
+        response: str,
+        channel: str,
+        conversation_id: str,
+        state: ConversationState | None = None,
+    ) -> list[BotReply]:
+        slots = state.slots if state else self.domain.initial_slots()
+        message = render_response(self.domain, response, slots, channel, conversation_id)
+        return [self._to_reply(message)] if message else []
+
+    def _understand(self, text: str, state: ConversationState) -> dict[str, Any]:
+        """Intent and entities: /start, an offered payload, a crisis, or NLU."""
+        is_start, start_arg = parse_start(text)
+        if is_start and START_INTENT in self.known_intents:
+            return {
+                "text": text,
+                "intent": {"name": START_INTENT, "confidence": 1.0},
+                "entities": [],
+                "metadata": {"start_payload": start_arg},
+            }
+        payload = parse_payload(text, state.offered, self.known_intents)
+        if payload is not None:
+            return {
+                "text": text,
+                "intent": {"name": payload.intent, "confidence": 1.0},
+                "entities": payload.entities,
+            }
+        crisis = self.crisis.check(text)
+        if crisis is not None:
+            return {
+                "text": text,
+                "intent": {"name": CRISIS_INTENT, "confidence": 1.0},
+                "entities": [{"entity": "crisis_type", "value": crisis, "extractor": "safety"}],
+            }
+        return self.nlu.parse(text)
+
+    def _apply_user_message(self, turn: Turn) -> None:
+        state = turn.state
+        state.history.append({"intent": turn.intent})
+        turn.events.append(
+            {
+                "event": "user",
+                "text": turn.latest_message["text"],
+                "parse_data": turn.latest_message,
+                "input_channel": turn.channel,
+            }
+        )
+        if turn.intent != CRISIS_INTENT:
+            self._extract_slots(turn)
+
+    # ----- slots ------------------------------------------------------------------------
+
+    def _mapping_applies(self, mapping: SlotMapping, turn: Turn) -> bool:
+        if mapping.conditions and not any(
+            c.active_loop == turn.loop_before
+            and (c.requested_slot is None or c.requested_slot == turn.requested_before)
+            for c in mapping.conditions
+        ):
+            return False
+        if mapping.intents() and turn.intent not in mapping.intents():
+            return False
+        return turn.intent not in mapping.not_intents()
+
+    def _extract_slots(self, turn: Turn) -> None:
+        entities = turn.latest_message.get("entities", [])
+        for name, slot in self.domain.slots.items():
+            for mapping in slot.mappings:
+                if mapping.type in ("custom", "from_trigger_intent"):
+                    continue
+                if not self._mapping_applies(mapping, turn):
+                    continue
+                found, value = False, None
+                if mapping.type == "from_entity":
+                    values = [
+                        e["value"]
+                        for e in entities
+                        if e.get("entity") == mapping.entity
+                        and (mapping.role is None or e.get("role") == mapping.role)
+                        and (mapping.group is None or e.get("group") == mapping.group)
+                    ]
+                    if values:
+                        found, value = True, values if slot.type == "list" else values[0]
+                elif mapping.type == "from_intent":
+                    found, value = True, mapping.value
+                elif mapping.type == "from_text":
+                    found, value = True, turn.latest_message["text"]
+                if found:
+                    self._set_slot(turn, name, value)
+                    turn.filled.add(name)
+                    break
+
+    @staticmethod
+    def coerce(slot: Slot, value: Any) -> Any:
+        """Make a value fit the slot's type, as Rasa's slot types do."""
+        if value is None:
+            return None
+        if slot.type == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "yes", "1"):
+                return True
+            if text in ("false", "no", "0"):
+                return False
+            return None
+        if slot.type == "float":
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+        if slot.type == "list":
+            return list(value) if isinstance(value, list | tuple) else [value]
+        if slot.type == "categorical":
+            for allowed in slot.values or []:
+                if str(allowed).lower() == str(value).lower():
+                    return allowed
+            return None
+        return value
+
+    def _set_slot(self, turn: Turn, name: str, value: Any) -> None:
+        slot = self.domain.slots.get(name)
+        if slot is None and name != "requested_slot":
+            log.warning("an action set unknown slot %s; ignored", name)
+            return
+        if slot is not None:
+            value = self.coerce(slot, value)
+        turn.state.slots[name] = value
+        turn.events.append({"event": "slot", "name": name, "value": value})
+
+    # ----- prediction -------------------------------------------------------------------
+
+    def _trail(self, state: ConversationState) -> list[TrailItem]:
+        return trail_from_history(state.history)
+
+    def _predict_rule(self, turn: Turn, skip: frozenset[str] = frozenset()) -> Any:
+        trail = self._trail(turn.state)
+        intents = sum(1 for kind, _ in trail if kind == "intent")
+        return self.policy.predict(
+            trail,
+            turn.state.slots,
+            turn.state.active_loop,
+            conversation_start=intents <= 1,
+            skip_actions=skip,
+        )
+
+    def _next_action(self, turn: Turn) -> str | None:
+        if turn.followup:
+            action, turn.followup = turn.followup, None
+            return action
+        just_after_user = not turn.actions_run
+        if turn.intent == CRISIS_INTENT:
+            return CRISIS_ACTION if just_after_user else ACTION_LISTEN
+        loop = turn.state.active_loop
+        prediction = self._predict_rule(turn)
+        if loop:
+            if just_after_user:
+                requested = turn.requested_before
+                if requested is None or requested in turn.filled:
+                    return loop
+                if prediction and prediction.action != ACTION_LISTEN:
+                    return prediction.action
+                return loop
+            if turn.actions_run[-1] == loop:
+                return ACTION_LISTEN
+            if prediction and (prediction.action != ACTION_LISTEN or prediction.explicit_loop):
+                return prediction.action
+            return loop
+        if prediction:
+            return prediction.action
+        if just_after_user:
+            return self.config.rule_policy.core_fallback_action_name
+        return ACTION_LISTEN
+
+    async def _predict_and_run(self, turn: Turn) -> None:
+        for _ in range(MAX_ACTIONS_PER_TURN):
+            action = self._next_action(turn)
+            if action is None or action == ACTION_LISTEN:
+                return
+            await self._run_action(turn, action)
+        log.warning("stopped a turn after %d actions", MAX_ACTIONS_PER_TURN)
+
+    # ----- actions ----------------------------------------------------------------------
+
+    async def _run_action(self, turn: Turn, action: str) -> None:
+        turn.actions_run.append(action)
+        state = turn.state
+        if action in self.domain.forms:
+            await self._run_form(turn, action)
+            return
+        state.history.append({"action": action})
+        turn.events.append({"event": "action", "name": action})
+        if action in self.domain.responses:
+            self._utter(turn, action)
+        elif action == "action_restart":
+            self._restart(turn)
+            self._utter(turn, "utter_restart")
+        elif action == "action_default_fallback":
+            self._utter(turn, "utter_default")
+        elif action == "action_deactivate_loop":
+            self._set_loop(turn, None)
+        elif action in self.domain.custom_actions:
+            await self._run_custom(turn, action)
+        else:
+            log.error("the policy predicted unknown action %s", action)
+            self._utter(turn, "utter_default")
+
+    def _utter(self, turn: Turn, response: str, extra: dict[str, Any] | None = None) -> None:
+        seed = f"{turn.state.id}:{turn.state.turns}"
+        message = render_response(
+            self.domain, response, turn.state.slots, turn.channel, seed, extra
+        )
+        if message:
+            turn.messages.append(message)
+
+    def _set_loop(self, turn: Turn, name: str | None) -> None:
+        turn.state.active_loop = name
+        turn.state.history.append({"active_loop": name})
+        turn.events.append({"event": "active_loop", "name": name})
+        if name is None:
+            turn.state.slots["requested_slot"] = None
+
+    def _restart(self, turn: Turn) -> None:
+        state = turn.state
+        state.slots = self.domain.initial_slots()
+        state.active_loop = None
+        state.history = []
+        state.offered = []
+        turn.events.append({"event": "restart"})
+
+    async def _run_form(self, turn: Turn, form_name: str) -> None:
+        state = turn.state
+        form = self.domain.forms[form_name]
+        state.history.append({"action": form_name})
+        turn.events.append({"event": "action", "name": form_name})
+        candidates: set[str] = set()
+        if state.active_loop != form_name:
+            self._set_loop(turn, form_name)
+            for slot_name in form.required_slots:
+                for mapping in self.domain.slots[slot_name].mappings:
+                    if mapping.type == "from_trigger_intent" and self._mapping_applies(
+                        mapping, turn
+                    ):
+                        self._set_slot(turn, slot_name, mapping.value)
+                        candidates.add(slot_name)
+                        break
+            candidates |= turn.filled & set(form.required_slots)
+        elif turn.actions_run == [form_name]:
+            candidates = turn.filled & set(form.required_slots)
+        validator = f"validate_{form_name}"
+        if candidates and validator in self.domain.custom_actions:
+            trailing = [
+                {"event": "slot", "name": s, "value": state.slots.get(s)}
+                for s in form.required_slots
+                if s in candidates
+            ]
+            await self._run_custom(turn, validator, trailing)
+            if state.active_loop != form_name:
+                return
+        missing = next((s for s in form.required_slots if state.slots.get(s) is None), None)
+        if missing is None:
+            self._set_loop(turn, None)
+            return
+        self._set_slot(turn, "requested_slot", missing)
+        for ask in (f"action_ask_{form_name}_{missing}", f"action_ask_{missing}"):
+            if ask in self.domain.custom_actions:
+                await self._run_custom(turn, ask)
+                return
+        for ask in (f"utter_ask_{form_name}_{missing}", f"utter_ask_{missing}"):
+            if ask in self.domain.responses:
+                self._utter(turn, ask)
+                return
+        log.error("form %s has no question for slot %s", form_name, missing)
+
+    def _tracker(self, turn: Turn, trailing: list[dict[str, Any]]) -> dict[str, Any]:
+        state = turn.state
+        events: list[dict[str, Any]] = []
+        for entry in state.history[: turn.history_start]:
+            if "intent" in entry:
+                events.append(
+                    {"event": "user", "parse_data": {"intent": {"name": entry["intent"]}}}
+                )
+            elif "action" in entry:
+                events.append({"event": "action", "name": entry["action"]})
+            elif "active_loop" in entry:
+                events.append({"event": "active_loop", "name": entry["active_loop"]})
+        events.extend(turn.events)
+        events.extend(trailing)
+        latest_action = turn.actions_run[-1] if turn.actions_run else ACTION_LISTEN
+        return {
+            "sender_id": state.id,
+            "slots": dict(state.slots),
+            "latest_message": turn.latest_message,
+            "latest_event_time": time.time(),
+            "followup_action": None,
+            "paused": False,
+            "events": events,
+            "latest_input_channel": turn.channel,
+            "active_loop": {"name": state.active_loop} if state.active_loop else {},
+            "latest_action": {"action_name": latest_action},
+            "latest_action_name": latest_action,
+        }
+
+    async def _run_custom(
+        self,
+        turn: Turn,
+        action: str,
+        trailing: list[dict[str, Any]] | None = None,
+    ) -> None:
+        call = _build_call(action, self._tracker(turn, trailing or []), self.domain_dict)
+        try:
+            result = await self.actions.run(call)
+        except ActionFailed:
+            self._utter(turn, "utter_error")
+            return
+        for message in result.get("responses", []):
+            rendered = self._render_dispatched(turn, message)
+            if rendered:
+                turn.messages.append(rendered)
+        self._apply_events(turn, result.get("events", []))
+
+    def _render_dispatched(self, turn: Turn, message: dict[str, Any]) -> dict[str, Any] | None:
+        response = message.get("response") or message.get("template")
+        if response:
+            standard = {"text", "buttons", "response", "template", "elements", "custom"}
+            standard |= {"image", "attachment", "json_message", "quick_replies"}
+            extra = {k: v for k, v in message.items() if k not in standard and v is not None}
+            seed = f"{turn.state.id}:{turn.state.turns}"
+            rendered = render_response(
+                self.domain, response, turn.state.slots, turn.channel, seed, extra
+            )
+            if rendered is not None and message.get("buttons"):
+                # Buttons an action builds (options in this chat's order) replace the
+                # response's own.
+                rendered["buttons"] = list(message["buttons"])
+            return rendered
+        if not message.get("text"):
+            return None
+        return {"text": message["text"], "buttons": message.get("buttons") or []}
+
+    def _apply_events(self, turn: Turn, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            kind = event.get("event")
+            if kind == "slot":
+                self._set_slot(turn, str(event.get("name")), event.get("value"))
+            elif kind in ("active_loop", "form"):
+                name = event.get("name")
+                if name is None or name in self.domain.forms:
+                    self._set_loop(turn, name)
+            elif kind == "followup":
+                name = event.get("name")
+                if isinstance(name, str) and self.domain.is_action(name):
+                    turn.followup = name
+            elif kind == "restart":
+                self._restart(turn)
+            elif kind == "reset_slots":
+                turn.state.slots = self.domain.initial_slots()
+
+    @staticmethod
+    def _to_reply(message: dict[str, Any]) -> BotReply:
+        return BotReply(text=message.get("text", ""), buttons=list(message.get("buttons") or []))

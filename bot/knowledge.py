@@ -1,0 +1,197 @@
+"""Pydantic models of knowledge/: mutual-aid options, support lines, crisis patterns, sites.
+
+Every fact the bot states (a phone number, a web address, opening hours) carries where it
+was checked and when, so an out-of-date fact can be found and re-checked.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from bot.yamlfiles import ContentError, load_model, read_yaml, validate_data
+
+_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class Strict(BaseModel):
+    """Base for knowledge models: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fact(Strict):
+    """A checked fact: its value, where it was checked and when."""
+
+    value: str = Field(min_length=1)
+    source: str = Field(min_length=3)
+    checked: date
+
+
+class Helpline(Strict):
+    """A phone line and when it is answered."""
+
+    number: Fact
+    hours: Fact | None = None
+
+
+Approach = Literal["twelve-step", "secular", "buddhist-inspired", "faith-based", "not-a-group"]
+Audience = Literal["self", "family", "young_people"]
+
+
+class MutualAidOption(Strict):
+    """One mutual-aid option (or, marked as such, a service that is not mutual aid)."""
+
+    id: str = Field(pattern=_ID)
+    name: str
+    short_name: str
+    mutual_aid: bool = True
+    approach: Approach
+    for_whom: list[Audience] = Field(min_length=1)
+    substances: list[str] = Field(min_length=1)
+    summary: str = Field(min_length=20)
+    first_meeting: str = Field(min_length=20)
+    online: bool
+    in_person_uk: bool
+    cost: str
+    website: Fact
+    helpline: Helpline | None = None
+    meeting_finder: Fact | None = None
+    gambling_only: bool = False
+
+
+class SupportLine(Strict):
+    """A support or emergency line and what it is for."""
+
+    id: str = Field(pattern=_ID)
+    name: str
+    contact: Fact
+    hours: Fact
+    what_for: str
+
+
+class SupportLinesFile(Strict):
+    """knowledge/support_lines.yml."""
+
+    lines: list[SupportLine] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> SupportLinesFile:
+        ids = [line.id for line in self.lines]
+        if len(ids) != len(set(ids)):
+            raise ValueError("support line ids must be unique")
+        return self
+
+
+class CrisisCategory(Strict):
+    """One kind of crisis, the words that signal it, and the reply it gets."""
+
+    id: str = Field(pattern=_ID)
+    response: str = Field(pattern=r"^utter_")
+    patterns: list[str] = Field(min_length=1)
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad pattern {pattern!r}: {exc}") from exc
+        return patterns
+
+
+class CrisisFile(Strict):
+    """knowledge/crisis.yml: checked before anything else on every message."""
+
+    categories: list[CrisisCategory] = Field(min_length=1)
+    ignore: list[str] = []
+
+
+class Site(Strict):
+    """A GP practice or probation office that starts chats and receives referrals."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    kind: Literal["gp_practice", "probation"]
+    name: str = Field(min_length=2)
+    referral_form_url: HttpUrl
+    prefill: dict[str, str] = {}
+    contact_phone: str | None = None
+    urgent_route: str | None = None
+
+    @field_validator("referral_form_url")
+    @classmethod
+    def _https(cls, url: HttpUrl) -> HttpUrl:
+        if url.scheme != "https":
+            raise ValueError("the referral form must be an https:// address")
+        return url
+
+
+class SitesFile(Strict):
+    """The sites file: a top-level ``sites:`` list."""
+
+    sites: list[Site] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> SitesFile:
+        seen: set[str] = set()
+        for site in self.sites:
+            if site.id in seen:
+                raise ValueError(f"site id '{site.id}' appears twice")
+            seen.add(site.id)
+        return self
+
+
+def load_options(folder: Path) -> list[MutualAidOption]:
+    """Load every option file in knowledge/options/, one YAML file per option."""
+    files = sorted(folder.glob("*.yml"))
+    if not files:
+        raise ContentError(folder, None, "no option files found")
+    options: list[MutualAidOption] = []
+    for path in files:
+        option = validate_data(read_yaml(path), MutualAidOption, path)
+        if option.id != path.stem:
+            raise ContentError(path, 1, f"id '{option.id}' must match the file name")
+        options.append(option)
+    return options
+
+
+class Knowledge:
+    """All of knowledge/, loaded and validated once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @cached_property
+    def options(self) -> list[MutualAidOption]:
+        """Every mutual-aid option and related service."""
+        return load_options(self.folder / "options")
+
+    @cached_property
+    def options_by_id(self) -> dict[str, MutualAidOption]:
+        """Options keyed by id."""
+        return {option.id: option for option in self.options}
+
+    @cached_property
+    def support_lines(self) -> list[SupportLine]:
+        """Emergency and support lines."""
+        return load_model(self.folder / "support_lines.yml", SupportLinesFile).lines
+
+    @cached_property
+    def crisis(self) -> CrisisFile:
+        """Crisis categories and their patterns."""
+        return load_model(self.folder / "crisis.yml", CrisisFile)
+
+    def load_all(self) -> None:
+        """Load every file now, so errors show at start-up rather than mid-conversation."""
+        _ = self.options, self.support_lines, self.crisis
+
+
+def load_sites(path: Path) -> list[Site]:
+    """Load and validate a sites file."""
+    return load_model(path, SitesFile).sites

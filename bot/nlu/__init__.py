@@ -1,0 +1,1 @@
+"""Natural-language understanding: Rasa's pipeline components, built on scikit-learn."""

@@ -1,0 +1,306 @@
+"""Rasa's NLU components, reimplemented on scikit-learn with Rasa's defaults.
+
+Each class takes the options Rasa documents for the component of the same name, with the
+same defaults, so a config.yml written for Rasa behaves the same here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from bot.training_data import TrainingData
+
+log = logging.getLogger(__name__)
+
+# Rasa's WhitespaceTokenizer removes punctuation that is not part of a word, a number,
+# an email address or a URL.
+_PUNCTUATION = re.compile(
+    r"[^\w#@&]+(?=\s|$)|"
+    r"(\s|^)[^\w#@&]+(?=[^0-9\s])|"
+    r"(?<=[^0-9\s])[^\w._~:/?#\[\]()@!$&*+,;=-]+(?=[^0-9\s])"
+)
+_EMOJI = re.compile(
+    "[\U0001f600-\U0001f64f\U0001f300-\U0001f5ff\U0001f680-\U0001f6ff\U0001f1e0-\U0001f1ff"
+    "\u2702-\u27b0\u24c2-\U0001f251\u200d\u2640-\u2642\u2600-\u2b55\u23cf\u23e9\u231a"
+    "\ufe0f\u3030]+"
+)
+
+
+class ConfigError(Exception):
+    """config.yml names a component or option this engine does not know."""
+
+
+@dataclass
+class Message:
+    """A message moving through the pipeline."""
+
+    text: str
+    tokens: list[str] = field(default_factory=list)
+    features: list[sp.csr_matrix] = field(default_factory=list)
+    intent: dict[str, Any] = field(default_factory=dict)
+    intent_ranking: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Component:
+    """A pipeline component: trained on the examples, then applied to each message."""
+
+    name: ClassVar[str]
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        unknown = set(options) - set(self.defaults)
+        if unknown:
+            raise ConfigError(f"{self.name} has no option(s): {', '.join(sorted(unknown))}")
+        self.options = {**self.defaults, **options}
+
+    def train(self, messages: list[Message], labels: list[str], data: TrainingData) -> None:
+        """Learn from the training messages (already processed by earlier components)."""
+
+    def process(self, message: Message) -> None:
+        """Add this component's output to the message."""
+
+
+class WhitespaceTokenizer(Component):
+    """Split on whitespace after removing punctuation, as Rasa's tokenizer does."""
+
+    name = "WhitespaceTokenizer"
+    defaults: ClassVar[dict[str, Any]] = {
+        "intent_tokenization_flag": False,
+        "intent_split_symbol": "_",
+        "token_pattern": None,
+        "prefix_separator_symbol": None,
+    }
+
+    def process(self, message: Message) -> None:
+        """Tokenise the message text."""
+        text = _EMOJI.sub(" ", message.text)
+        words = _PUNCTUATION.sub(" ", text).split()
+        if self.options["token_pattern"]:
+            pattern = re.compile(self.options["token_pattern"])
+            words = [part for word in words for part in pattern.findall(word)]
+        message.tokens = words or ([message.text] if message.text else [])
+
+
+class CountVectorsFeaturizer(Component):
+    """Bag of words or of character n-grams: the sentence features Rasa's classifiers use."""
+
+    name = "CountVectorsFeaturizer"
+    defaults: ClassVar[dict[str, Any]] = {
+        "analyzer": "word",
+        "min_ngram": 1,
+        "max_ngram": 1,
+        "lowercase": True,
+        "strip_accents": None,
+        "stop_words": None,
+        "min_df": 1,
+        "max_df": 1.0,
+        "max_features": None,
+        "OOV_token": None,
+        "OOV_words": [],
+        "use_shared_vocab": False,
+    }
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        if self.options["analyzer"] not in ("word", "char", "char_wb"):
+            raise ConfigError(f"{self.name}: analyzer must be word, char or char_wb")
+        # Rasa's token pattern keeps one-letter words such as "i" and "a"; scikit-learn
+        # only uses a token pattern for the word analyzer.
+        pattern = r"(?u)\b\w+\b" if self.options["analyzer"] == "word" else None
+        self.vectorizer = CountVectorizer(
+            analyzer=self.options["analyzer"],
+            token_pattern=pattern,
+            ngram_range=(self.options["min_ngram"], self.options["max_ngram"]),
+            lowercase=self.options["lowercase"],
+            strip_accents=self.options["strip_accents"],
+            stop_words=self.options["stop_words"],
+            min_df=self.options["min_df"],
+            max_df=self.options["max_df"],
+            max_features=self.options["max_features"],
+        )
+
+    def _text(self, message: Message) -> str:
+        tokens = message.tokens
+        oov = self.options["OOV_token"]
+        if oov and self.options["OOV_words"]:
+            words = {w.lower() for w in self.options["OOV_words"]}
+            tokens = [oov if t.lower() in words else t for t in tokens]
+        return " ".join(tokens)
+
+    def train(self, messages: list[Message], labels: list[str], data: TrainingData) -> None:
+        """Learn the vocabulary of the training examples."""
+        self.vectorizer.fit([self._text(m) for m in messages])
+
+    def process(self, message: Message) -> None:
+        """Add the sentence's count vector."""
+        message.features.append(self.vectorizer.transform([self._text(message)]).tocsr())
+
+
+class LogisticRegressionClassifier(Component):
+    """Intent classification with scikit-learn's LogisticRegression, Rasa's settings."""
+
+    name = "LogisticRegressionClassifier"
+    defaults: ClassVar[dict[str, Any]] = {
+        "max_iter": 100,
+        "solver": "lbfgs",
+        "tol": 1e-4,
+        "random_state": None,
+        "ranking_length": 10,
+    }
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        # The same fixed settings as Rasa's component, so a change of scikit-learn
+        # defaults does not change our classifier.
+        self.clf = LogisticRegression(
+            solver=self.options["solver"],
+            max_iter=self.options["max_iter"],
+            class_weight="balanced",
+            tol=self.options["tol"],
+            random_state=self.options["random_state"],
+            dual=False,
+            fit_intercept=True,
+            intercept_scaling=1,
+            warm_start=False,
+            verbose=0,
+        )
+
+    @staticmethod
+    def _matrix(messages: list[Message]) -> sp.csr_matrix:
+        return sp.vstack([sp.hstack(m.features).tocsr() for m in messages]).tocsr()
+
+    def train(self, messages: list[Message], labels: list[str], data: TrainingData) -> None:
+        """Fit the classifier on the combined sentence features."""
+        if not messages or not messages[0].features:
+            raise ConfigError(f"{self.name} needs a featurizer before it in the pipeline")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            self.clf.fit(self._matrix(messages), np.array(labels))
+        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+            # Rasa logs this too; raising max_iter in config.yml makes it go away.
+            log.info("LogisticRegression did not converge in %s iterations", self.clf.max_iter)
+
+    def process(self, message: Message) -> None:
+        """Predict the intent and a ranking of the most likely ones."""
+        probabilities = self.clf.predict_proba(self._matrix([message]))[0]
+        order = np.argsort(probabilities)[::-1][: self.options["ranking_length"]]
+        ranking = [
+            {"name": str(self.clf.classes_[i]), "confidence": float(probabilities[i])}
+            for i in order
+        ]
+        message.intent = dict(ranking[0])
+        message.intent_ranking = ranking
+
+
+class RegexEntityExtractor(Component):
+    """Find entities with the lookup tables and regular expressions of nlu.yml."""
+
+    name = "RegexEntityExtractor"
+    defaults: ClassVar[dict[str, Any]] = {
+        "case_sensitive": False,
+        "use_lookup_tables": True,
+        "use_regexes": True,
+        "use_word_boundaries": True,
+    }
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self.patterns: list[tuple[str, re.Pattern[str]]] = []
+
+    def train(self, messages: list[Message], labels: list[str], data: TrainingData) -> None:
+        """Compile one pattern per entity from lookups and regexes."""
+        flags = 0 if self.options["case_sensitive"] else re.IGNORECASE
+        sources: dict[str, list[str]] = {}
+        if self.options["use_lookup_tables"]:
+            for entity, values in data.lookups.items():
+                # Longest first, so "crack cocaine" wins over "crack".
+                ordered = sorted(values, key=len, reverse=True)
+                sources.setdefault(entity, []).extend(re.escape(v) for v in ordered)
+        if self.options["use_regexes"]:
+            for entity, patterns in data.regexes.items():
+                sources.setdefault(entity, []).extend(patterns)
+        self.patterns = []
+        for entity, alternatives in sources.items():
+            body = "|".join(f"(?:{alt})" for alt in alternatives)
+            if self.options["use_word_boundaries"]:
+                body = rf"\b(?:{body})\b"
+            self.patterns.append((entity, re.compile(body, flags)))
+
+    def process(self, message: Message) -> None:
+        """Add every match as an entity."""
+        for entity, pattern in self.patterns:
+            for match in pattern.finditer(message.text):
+                message.entities.append(
+                    {
+                        "entity": entity,
+                        "value": match.group(0),
+                        "start": match.start(),
+                        "end": match.end(),
+                        "extractor": self.name,
+                    }
+                )
+
+
+class EntitySynonymMapper(Component):
+    """Map entity values to their canonical value from the synonyms in nlu.yml."""
+
+    name = "EntitySynonymMapper"
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self.synonyms: dict[str, str] = {}
+
+    def train(self, messages: list[Message], labels: list[str], data: TrainingData) -> None:
+        """Remember the synonyms."""
+        self.synonyms = dict(data.synonyms)
+
+    def process(self, message: Message) -> None:
+        """Replace each entity value that has a synonym."""
+        for entity in message.entities:
+            canonical = self.synonyms.get(str(entity["value"]).lower())
+            if canonical is not None:
+                entity["value"] = canonical
+                entity.setdefault("processors", []).append(self.name)
+
+
+class FallbackClassifier(Component):
+    """Predict ``nlu_fallback`` when the classifier is unsure, as Rasa does."""
+
+    name = "FallbackClassifier"
+    defaults: ClassVar[dict[str, Any]] = {"threshold": 0.3, "ambiguity_threshold": 0.1}
+
+    def process(self, message: Message) -> None:
+        """Replace a low-confidence or ambiguous intent with nlu_fallback."""
+        ranking = message.intent_ranking
+        if not ranking:
+            return
+        top = ranking[0]["confidence"]
+        second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+        if top < self.options["threshold"] or top - second < self.options["ambiguity_threshold"]:
+            fallback = {"name": "nlu_fallback", "confidence": self.options["threshold"]}
+            message.intent = fallback
+            message.intent_ranking = [fallback, *ranking]
+
+
+COMPONENTS: dict[str, type[Component]] = {
+    cls.name: cls
+    for cls in (
+        WhitespaceTokenizer,
+        CountVectorsFeaturizer,
+        LogisticRegressionClassifier,
+        RegexEntityExtractor,
+        EntitySynonymMapper,
+        FallbackClassifier,
+    )
+}

@@ -1,0 +1,73 @@
+"""Runtime settings: where data and content live, read from the environment.
+
+Every setting can be given as an environment variable with the prefix ``MUTUAL_AID_``
+(for example ``MUTUAL_AID_DATA_DIR``), and the command line's ``--db`` and ``--sites``
+override the two most used ones.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AnyHttpUrl, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mutual-aid-bot"
+
+
+class Settings(BaseSettings):
+    """Where the bot keeps its data and finds its content."""
+
+    model_config = SettingsConfigDict(env_prefix="MUTUAL_AID_", extra="ignore")
+
+    data_dir: Path = _default_data_dir()
+    db: Path | None = None
+    sites: Path | None = None
+    content_dir: Path = PROJECT_DIR
+    action_endpoint: AnyHttpUrl | None = None
+
+    @field_validator("data_dir", "content_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file (tracker store and events)."""
+        return (self.db or self.data_dir / "bot.db").expanduser()
+
+    @property
+    def sites_path(self) -> Path:
+        """The sites file; the example sites when none is configured."""
+        return (self.sites or self.content_dir / "knowledge" / "sites.example.yml").expanduser()
+
+    @property
+    def secret_path(self) -> Path:
+        """The key used to pseudonymise conversation ids and sign links."""
+        return self.data_dir / "secret.key"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Trained NLU models, keyed by a hash of training data and config."""
+        return self.data_dir / "models"
+
+    @property
+    def dialogues_dir(self) -> Path:
+        """Rasa-format domain, NLU data and rules."""
+        return self.content_dir / "dialogues"
+
+    @property
+    def knowledge_dir(self) -> Path:
+        """Facts the bot says, validated by pydantic models."""
+        return self.content_dir / "knowledge"
+
+    @property
+    def config_path(self) -> Path:
+        """The Rasa-style pipeline and policy configuration."""
+        return self.content_dir / "config.yml"

@@ -1,0 +1,145 @@
+"""The tracker store: each conversation's state in one SQLite file, via sqlite-utils.
+
+Stored per conversation: slots (values from buttons, entities and intents; never typed text),
+active form and requested slot, recent intent and action names, the payloads of buttons the
+bot offered, and timestamps. The id is a pseudonym (see bot.pseudonym).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+HISTORY_LIMIT = 40
+OFFERED_LIMIT = 40
+
+migrations = Migrations("mutual_aid_bot")
+
+
+@migrations()
+def m001_conversations(db: Database) -> None:
+    """Create the conversations table."""
+    db.table("conversations").create(
+        {
+            "id": str,
+            "slots": str,
+            "active_loop": str,
+            "requested_slot": str,
+            "history": str,
+            "offered": str,
+            "turns": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"slots", "history", "offered", "turns", "created_at", "updated_at"},
+        if_not_exists=True,
+    )
+
+
+@migrations(transactional=False)
+def m002_wal(db: Database) -> None:
+    """Write-ahead logging: readers never block the writer."""
+    db.enable_wal()
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class ConversationState(BaseModel):
+    """Everything the engine remembers about one conversation between turns."""
+
+    id: str
+    slots: dict[str, Any] = Field(default_factory=dict)
+    active_loop: str | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    offered: list[str] = Field(default_factory=list)
+    turns: int = 0
+    created_at: str = Field(default_factory=now)
+    updated_at: str = Field(default_factory=now)
+
+    @property
+    def requested_slot(self) -> str | None:
+        """The slot the active form is asking for."""
+        value = self.slots.get("requested_slot")
+        return value if isinstance(value, str) else None
+
+
+class TrackerStore:
+    """Load and save conversation states; erase them on request."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # One connection shared by the channels' threads; writes are serialised by a lock.
+        self._conn = sqlite3.connect(path, check_same_thread=False)
+        self.db = Database(self._conn)
+        self._lock = threading.RLock()
+        with self._lock:
+            migrations.apply(self.db)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    def load(self, conversation_id: str) -> ConversationState | None:
+        """The saved state of a conversation, or None if it is new."""
+        with self._lock:
+            rows = list(
+                self.db.table("conversations").rows_where("id = ?", [conversation_id], limit=1)
+            )
+        if not rows:
+            return None
+        row = rows[0]
+        return ConversationState(
+            id=row["id"],
+            slots=json.loads(row["slots"]),
+            active_loop=row["active_loop"],
+            history=json.loads(row["history"]),
+            offered=json.loads(row["offered"]),
+            turns=row["turns"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def save(self, state: ConversationState, transient_slots: set[str] = frozenset()) -> None:
+        """Save a whole state; slots that may hold typed text are never written."""
+        slots = {k: v for k, v in state.slots.items() if k not in transient_slots}
+        state.updated_at = now()
+        record = {
+            "id": state.id,
+            "slots": json.dumps(slots, sort_keys=True),
+            "active_loop": state.active_loop,
+            "requested_slot": state.requested_slot,
+            "history": json.dumps(state.history[-HISTORY_LIMIT:]),
+            "offered": json.dumps(state.offered[-OFFERED_LIMIT:]),
+            "turns": state.turns,
+            "created_at": state.created_at,
+            "updated_at": state.updated_at,
+        }
+        with self._lock:
+            self.db.table("conversations").upsert(record, pk="id")
+
+    def forget(self, conversation_id: str) -> bool:
+        """Erase everything stored for a conversation; True if there was anything."""
+        with self._lock, self.db.atomic():
+            table = self.db.table("conversations")
+            existed = bool(list(table.rows_where("id = ?", [conversation_id], limit=1)))
+            table.delete_where("id = ?", [conversation_id])
+        return existed
+
+    def count(self) -> int:
+        """How many conversations are stored."""
+        with self._lock:
+            return self.db.table("conversations").count
