@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     db: Path | None = None
     sites: Path | None = None
     content_dir: Path = PROJECT_DIR
+    models_dir: Path | None = None
     action_endpoint: AnyHttpUrl | None = None
 
     @field_validator("data_dir", "content_dir", mode="after")
@@ -55,7 +56,7 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         """Trained NLU models, keyed by a hash of training data and config."""
-        return self.data_dir / "models"
+        return (self.models_dir or self.data_dir / "models").expanduser()
 
     @property
     def dialogues_dir(self) -> Path:

@@ -1,0 +1,58 @@
+"""Shared fixtures: settings in a temporary data folder, and engines built on them.
+
+Every test gets its own data folder (SQLite file, secret key). The trained NLU model is
+cached once per test session, so tests do not retrain it each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+from bot.settings import PROJECT_DIR, Settings
+
+SHARED_DIR = PROJECT_DIR.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One NLU model cache for the whole test session."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, models_dir: Path) -> Settings:
+    """Settings with a fresh data folder and the project's own content."""
+    return Settings(data_dir=tmp_path / "data", models_dir=models_dir, content_dir=PROJECT_DIR)
+
+
+@pytest.fixture
+def make_engine(settings: Settings) -> Callable[..., Engine]:
+    """Build engines on the test's settings (several share one database file)."""
+    built: list[Engine] = []
+
+    def make(**kwargs: object) -> Engine:
+        engine = Engine(kwargs.pop("settings", settings), **kwargs)  # type: ignore[arg-type]
+        built.append(engine)
+        return engine
+
+    yield make
+    for engine in built:
+        engine.store.close()
+
+
+@pytest.fixture
+async def engine(make_engine: Callable[..., Engine]) -> AsyncIterator[Engine]:
+    """An engine with in-process actions and a fresh database."""
+    yield make_engine()
+
+
+def shared_or_skip(*parts: str) -> Path:
+    """A path inside ../shared, or skip the test when shared/ is not beside the repo."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not here: shared/ only exists beside the development repo")
+    return path

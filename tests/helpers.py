@@ -1,0 +1,22 @@
+"""Test helpers: talking to an engine and checking what it said."""
+
+from __future__ import annotations
+
+from bot.engine import BotReply, Engine
+
+
+async def say(
+    engine: Engine, text: str, chat_id: str = "tester", channel: str = "test"
+) -> list[BotReply]:
+    """Send one message and return the replies."""
+    return await engine.handle(channel, chat_id, text)
+
+
+def texts(replies: list[BotReply]) -> str:
+    """All reply texts joined, for 'in' checks."""
+    return "\n".join(r.text for r in replies)
+
+
+def payloads(replies: list[BotReply]) -> list[str]:
+    """Every payload button offered in the replies."""
+    return [b["payload"] for r in replies for b in r.buttons if "payload" in b]
