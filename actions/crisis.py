@@ -28,15 +28,18 @@ class ActionCrisisSupport(Action):
         """Send the response for the crisis category, or every line for 'get help'."""
         category = next(tracker.get_latest_entity_values("crisis_type"), None)
         responses = {c.id: c.response for c in knowledge().crisis.categories}
+        shown = [{"event": "slot", "timestamp": None, "name": "crisis_shown", "value": True}]
         if category in responses:
             dispatcher.utter_message(response=responses[category], **line_values())
-            return []
+            return shown
         if tracker.get_intent_of_latest_message() == "crisis":
+            # The NLU's crisis intent (a second net behind the patterns): the widest reply.
             dispatcher.utter_message(response="utter_crisis_suicide", **line_values())
-            return []
+            return shown
         lines = "\n".join(
             f"- {line.name}: {line.contact.value} ({line.hours.value}). For {line.what_for}."
             for line in knowledge().support_lines
+            if line.topic == "general"
         )
         dispatcher.utter_message(response="utter_get_help", lines=lines)
         return []

@@ -1,4 +1,4 @@
-"""Actions that list the mutual-aid options and show one option's card."""
+"""Actions that list the options, show one option's card, and compare kinds of group."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_access import knowledge, options_for, shuffled
+
+
+def audience_of(tracker: Tracker) -> str:
+    """Who the listing is for: the person (self) or family and friends."""
+    if tracker.get_intent_of_latest_message() == "family_support":
+        return "family"
+    return "family" if tracker.get_slot("audience") == "family" else "self"
+
+
+def yes_no(value: bool) -> str:
+    """A plain yes or no."""
+    return "yes" if value else "no"
 
 
 class ActionListOptions(Action):
@@ -20,17 +32,29 @@ class ActionListOptions(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Send the intro, the list and one button per option."""
-        options = shuffled(options_for("self"), tracker.sender_id)
+        """Send the intro, the groups, any services that are not groups, and buttons."""
+        audience = audience_of(tracker)
+        eligible = shuffled(options_for(audience), tracker.sender_id)
+        groups = [o for o in eligible if o.mutual_aid]
+        services = [o for o in eligible if not o.mutual_aid]
         dispatcher.utter_message(response="utter_options_intro")
-        lines = [f"- {o.name} ({o.short_name}): {o.summary}" for o in options]
+        dispatcher.utter_message(
+            text="\n".join(f"- {o.name} ({o.short_name}): {o.summary}" for o in groups)
+        )
+        if services:
+            dispatcher.utter_message(
+                response="utter_not_mutual_aid_note",
+                names=" and ".join(o.name for o in services),
+            )
+            dispatcher.utter_message(
+                text="\n".join(f"- {o.name}: {o.summary}" for o in services)
+            )
         buttons = [
             {"title": o.short_name, "payload": f'/option_details{{"option": "{o.id}"}}'}
-            for o in options
+            for o in eligible
         ]
-        dispatcher.utter_message(text="\n".join(lines))
         dispatcher.utter_message(response="utter_options_more", buttons=buttons)
-        return []
+        return [{"event": "slot", "timestamp": None, "name": "audience", "value": audience}]
 
 
 class ActionOptionDetails(Action):
@@ -61,8 +85,61 @@ class ActionOptionDetails(Action):
             short_name=option.short_name,
             summary=option.summary,
             first_meeting=option.first_meeting,
+            online=yes_no(option.online),
+            in_person=yes_no(option.in_person_uk),
             cost=option.cost,
             website=option.website.value,
             helpline=helpline,
         )
+        return []
+
+
+class ActionCompare(Action):
+    """Compare the kinds of group (12-step, non-religious, and others), all with equal weight."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_compare"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """One line per kind of group with its groups' short names; then a closing line."""
+        base = knowledge()
+        groups = [o for o in shuffled(options_for("self"), tracker.sender_id) if o.mutual_aid]
+        kinds: dict[str, list[str]] = {}
+        for option in groups:
+            kinds.setdefault(option.approach, []).append(option.short_name)
+        dispatcher.utter_message(response="utter_compare_intro")
+        lines = []
+        for approach, names in kinds.items():
+            info = base.approaches[approach]
+            lines.append(f"- {info.label}: {info.description} ({', '.join(names)})")
+        dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(response="utter_compare_outro")
+        return []
+
+
+class ActionGambling(Action):
+    """Support for gambling, shown only when gambling comes up."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_gambling"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The gambling groups and lines, in this chat's order."""
+        base = knowledge()
+        options = shuffled([o for o in base.options if o.gambling_only], tracker.sender_id)
+        lines = [f"- {o.name}: {o.summary} ({o.website.value})" for o in options]
+        lines += [
+            f"- {line.name}: {line.contact.value} ({line.hours.value})"
+            for line in base.support_lines
+            if line.topic == "gambling"
+        ]
+        dispatcher.utter_message(response="utter_gambling_intro")
+        if lines:
+            dispatcher.utter_message(text="\n".join(lines))
         return []

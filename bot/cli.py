@@ -60,6 +60,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Held-out NLU accuracy and a confusion report."""
+    from bot.engine.config import load_config
+    from bot.evaluate import evaluate
+    from bot.training_data import TrainingData
+
+    settings = _settings(args)
+    config = load_config(settings.config_path)
+    data = TrainingData.load(settings.dialogues_dir / "nlu.yml")
+    result = evaluate(config.pipeline_specs(), data)
+    print(result.report())
+    if args.show_misses:
+        for true, guess, text in result.misses:
+            print(f"  miss: {true} -> {guess}: {text}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     common = argparse.ArgumentParser(add_help=False)
@@ -77,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.set_defaults(func=cmd_chat)
     validate = sub.add_parser("validate", parents=[common], help="check all content files")
     validate.set_defaults(func=cmd_validate)
+    evaluate = sub.add_parser("evaluate", parents=[common], help="held-out NLU accuracy")
+    evaluate.add_argument("--show-misses", action="store_true", help="list wrong predictions")
+    evaluate.set_defaults(func=cmd_evaluate)
     return parser
 
 

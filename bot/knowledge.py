@@ -73,6 +73,8 @@ class SupportLine(Strict):
     contact: Fact
     hours: Fact
     what_for: str
+    # Lines about one topic (gambling) are shown only when that topic comes up.
+    topic: Literal["general", "gambling"] = "general"
 
 
 class SupportLinesFile(Strict):
@@ -86,6 +88,80 @@ class SupportLinesFile(Strict):
         if len(ids) != len(set(ids)):
             raise ValueError("support line ids must be unique")
         return self
+
+
+class ApproachInfo(Strict):
+    """How one kind of group works, said once for every group of that kind."""
+
+    id: Approach
+    label: str
+    description: str
+
+
+class ApproachesFile(Strict):
+    """knowledge/approaches.yml."""
+
+    approaches: list[ApproachInfo] = Field(min_length=1)
+
+
+Grade = Literal["strong evidence", "evidence", "emerging evidence"]
+
+
+class Finding(Strict):
+    """One finding of the evidence review, in plain words, with its grade."""
+
+    id: str = Field(pattern=_ID)
+    statement: str = Field(min_length=10)
+    grade: Grade
+    section: str = Field(min_length=3)
+
+
+class Recommendation(Strict):
+    """One of the review's recommendations (the review gives these no grade)."""
+
+    id: str = Field(pattern=_ID)
+    statement: str = Field(min_length=10)
+    section: str = Field(min_length=3)
+
+
+class EvidenceFile(Strict):
+    """knowledge/evidence.yml."""
+
+    source: str
+    findings: list[Finding] = Field(min_length=1)
+    recommendations: list[Recommendation] = []
+
+
+class FramingRule(Strict):
+    """Wording the bot never uses, and why."""
+
+    pattern: str
+    reason: str
+    instead: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad pattern {pattern!r}: {exc}") from exc
+        return pattern
+
+
+class ReadabilityException(Strict):
+    """A response allowed above the reading-age limit, with the reason."""
+
+    response: str = Field(pattern=r"^utter_")
+    reason: str = Field(min_length=10)
+
+
+class LanguageFile(Strict):
+    """knowledge/language.yml: the framing word list and the reading-age limit."""
+
+    framing: list[FramingRule] = Field(min_length=1)
+    max_grade: float = Field(gt=0, le=12)
+    readability_exceptions: list[ReadabilityException] = []
 
 
 class CrisisCategory(Strict):
@@ -187,9 +263,31 @@ class Knowledge:
         """Crisis categories and their patterns."""
         return load_model(self.folder / "crisis.yml", CrisisFile)
 
+    @cached_property
+    def approaches(self) -> dict[str, ApproachInfo]:
+        """Descriptions of each kind of group, keyed by approach."""
+        items = load_model(self.folder / "approaches.yml", ApproachesFile).approaches
+        return {item.id: item for item in items}
+
+    @cached_property
+    def evidence(self) -> EvidenceFile:
+        """The review's findings with their grades."""
+        return load_model(self.folder / "evidence.yml", EvidenceFile)
+
+    @cached_property
+    def language(self) -> LanguageFile:
+        """Framing rules and the reading-age limit."""
+        return load_model(self.folder / "language.yml", LanguageFile)
+
     def load_all(self) -> None:
         """Load every file now, so errors show at start-up rather than mid-conversation."""
-        _ = self.options, self.support_lines, self.crisis
+        _ = self.options, self.support_lines, self.crisis, self.approaches
+        _ = self.evidence, self.language
+        for option in self.options:
+            if option.approach not in self.approaches:
+                raise ContentError(
+                    self.folder / "approaches.yml", None, f"no entry for '{option.approach}'"
+                )
 
 
 def load_sites(path: Path) -> list[Site]:

@@ -16,6 +16,7 @@ from bot.engine.config import load_config
 from bot.engine.core import CRISIS_ACTION, CRISIS_INTENT, START_INTENT
 from bot.engine.policy import RulePolicy
 from bot.knowledge import Knowledge, load_sites
+from bot.language import check_content, knowledge_texts
 from bot.nlu.pipeline import build_components
 from bot.settings import Settings
 from bot.training_data import (
@@ -30,7 +31,7 @@ from bot.training_data import (
 from bot.yamlfiles import ContentError
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z0-9_\-]+)(?P<entities>\{.*\})?$")
-MIN_EXAMPLES = 10
+MIN_EXAMPLES = 15
 
 
 def _steps(rules: list[Rule]) -> list[UserStep | ActionStep]:
@@ -130,6 +131,39 @@ def _check_consent(domain: Domain, training: TrainingData) -> list[str]:
     return problems
 
 
+_PHONE = re.compile(r"(?<![\w{])\d[\d ]{5,}\d(?![\w}])")
+_WEB = re.compile(r"https?://|www\.|\.org\b|\.co\.uk\b|\.com\b")
+PARITY_TOLERANCE = 0.25
+
+
+def check_knowledge(domain: Domain, knowledge: Knowledge) -> list[str]:
+    """Framing, reading age, parity of options, and facts only where they carry a source."""
+    problems = [f"{f.where}: {f.problem}" for f in check_content(domain, knowledge)]
+    groups = [o for o in knowledge.options if o.mutual_aid and not o.gambling_only]
+    for field in ("summary", "first_meeting"):
+        lengths = sorted(len(getattr(o, field)) for o in groups)
+        median = lengths[len(lengths) // 2]
+        for option in groups:
+            size = len(getattr(option, field))
+            if abs(size - median) > PARITY_TOLERANCE * median:
+                problems.append(
+                    f"knowledge/options/{option.id}.yml: {field} is {size} characters; "
+                    f"parity needs {median} +-{PARITY_TOLERANCE:.0%}"
+                )
+    # A phone number or web address may only appear as a Fact (with source and date).
+    for name, variations in domain.responses.items():
+        for variation in variations:
+            if _PHONE.search(variation.text) or _WEB.search(variation.text):
+                problems.append(
+                    f"response '{name}' types a number or address: use a {{placeholder}} "
+                    "filled from knowledge/ instead"
+                )
+    for where, text in knowledge_texts(knowledge):
+        if _PHONE.search(text) or _WEB.search(text):
+            problems.append(f"{where}: a number or address belongs in a fact with its source")
+    return problems
+
+
 def validate_all(settings: Settings, action_names: set[str] | None = None) -> list[str]:
     """Every problem found in config, dialogues, knowledge and sites."""
     problems: list[str] = []
@@ -147,7 +181,11 @@ def validate_all(settings: Settings, action_names: set[str] | None = None) -> li
         try:
             for story in load_stories(stories).stories:
                 for step in story.steps:
-                    if isinstance(step, UserStep) and step.intent not in domain.intents:
+                    if (
+                        isinstance(step, UserStep)
+                        and step.intent not in domain.intents
+                        and step.intent not in BUILTIN_INTENTS
+                    ):
                         problems.append(f"{stories.name}: intent '{step.intent}' not declared")
                     if isinstance(step, ActionStep) and not domain.is_action(step.action):
                         problems.append(f"{stories.name}: action '{step.action}' not declared")
@@ -159,6 +197,7 @@ def validate_all(settings: Settings, action_names: set[str] | None = None) -> li
         for category in knowledge.crisis.categories:
             if category.response not in domain.responses:
                 problems.append(f"crisis.yml: response '{category.response}' is not in the domain")
+        problems.extend(check_knowledge(domain, knowledge))
     except ContentError as exc:
         problems.append(str(exc))
     try:

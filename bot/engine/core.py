@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 CRISIS_INTENT = "crisis"
 CRISIS_ACTION = "action_crisis_support"
 START_INTENT = "start"
+CRISIS_SHOWN_SLOT = "crisis_shown"
+GET_HELP_PAYLOAD = "/get_help"
 MAX_ACTIONS_PER_TURN = 12
 MAX_TEXT = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -119,6 +121,13 @@ class Engine:
         self.domain_dict = self.domain.as_rasa_dict()
         self.transient = self.domain.transient_slots()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Support-line numbers from knowledge/ fill {emergency}, {samaritans}, ... in every
+        # response, so no number is typed into dialogues/ without its source.
+        self.template_values = {
+            line.id: line.contact.value for line in self.knowledge.support_lines
+        }
+        # The last turn of each conversation (intent and actions): names only, for tests.
+        self.last_turns: dict[str, tuple[str, list[str]]] = {}
         self.start_seconds = time.perf_counter() - started
 
     # ----- public -----------------------------------------------------------------------
@@ -158,6 +167,8 @@ class Engine:
         )
         self._apply_user_message(turn)
         await self._predict_and_run(turn)
+        self.last_turns[conversation_id] = (turn.intent, list(turn.actions_run))
+        self._keep_help_in_reach(turn)
         replies = [self._to_reply(m) for m in turn.messages]
         for reply in replies:
             for button in reply.buttons:
@@ -166,6 +177,19 @@ class Engine:
         state.turns += 1
         self.store.save(state, self.transient)
         return replies
+
+    def _keep_help_in_reach(self, turn: Turn) -> None:
+        """After a crisis message, every turn ends with a "Get help now" button."""
+        if turn.state.slots.get(CRISIS_SHOWN_SLOT) is not True or not turn.messages:
+            return
+        last = turn.messages[-1]
+        buttons = list(last.get("buttons") or [])
+        if any(b.get("payload") == GET_HELP_PAYLOAD for b in buttons):
+            return
+        title = render_response(self.domain, "utter_get_help_button", {}, turn.channel, "")
+        if title:
+            buttons.append({"title": title["text"], "payload": GET_HELP_PAYLOAD})
+            last["buttons"] = buttons
 
     def _new_state(self, conversation_id: str) -> ConversationState:
         return ConversationState(id=conversation_id, slots=self.domain.initial_slots())
@@ -178,7 +202,9 @@ class Engine:
         state: ConversationState | None = None,
     ) -> list[BotReply]:
         slots = state.slots if state else self.domain.initial_slots()
-        message = render_response(self.domain, response, slots, channel, conversation_id)
+        message = render_response(
+            self.domain, response, slots, channel, conversation_id, self.template_values
+        )
         return [self._to_reply(message)] if message else []
 
     def _understand(self, text: str, state: ConversationState) -> dict[str, Any]:
@@ -380,7 +406,12 @@ class Engine:
     def _utter(self, turn: Turn, response: str, extra: dict[str, Any] | None = None) -> None:
         seed = f"{turn.state.id}:{turn.state.turns}"
         message = render_response(
-            self.domain, response, turn.state.slots, turn.channel, seed, extra
+            self.domain,
+            response,
+            turn.state.slots,
+            turn.channel,
+            seed,
+            {**self.template_values, **(extra or {})},
         )
         if message:
             turn.messages.append(message)
@@ -499,7 +530,12 @@ class Engine:
             extra = {k: v for k, v in message.items() if k not in standard and v is not None}
             seed = f"{turn.state.id}:{turn.state.turns}"
             rendered = render_response(
-                self.domain, response, turn.state.slots, turn.channel, seed, extra
+                self.domain,
+                response,
+                turn.state.slots,
+                turn.channel,
+                seed,
+                {**self.template_values, **extra},
             )
             if rendered is not None and message.get("buttons"):
                 # Buttons an action builds (options in this chat's order) replace the
