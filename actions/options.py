@@ -46,9 +46,7 @@ class ActionListOptions(Action):
                 response="utter_not_mutual_aid_note",
                 names=" and ".join(o.name for o in services),
             )
-            dispatcher.utter_message(
-                text="\n".join(f"- {o.name}: {o.summary}" for o in services)
-            )
+            dispatcher.utter_message(text="\n".join(f"- {o.name}: {o.summary}" for o in services))
         buttons = [
             {"title": o.short_name, "payload": f'/option_details{{"option": "{o.id}"}}'}
             for o in eligible

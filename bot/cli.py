@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -36,6 +38,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.jsonl:
         from bot.channels.jsonl import run_jsonl
 
+        # The JSONL contract is UTF-8 whatever the locale; bytes that are not UTF-8 become
+        # U+FFFD, so such a line gets an error reply instead of ending the stream.
+        for stream, errors in ((sys.stdin, "replace"), (sys.stdout, "strict")):
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(encoding="utf-8", errors=errors)
         asyncio.run(run_jsonl(engine, sys.stdin, sys.stdout))
     else:
         from bot.channels.terminal import run_terminal
@@ -77,17 +84,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _common_options(default: str | None) -> argparse.ArgumentParser:
+    """--db, --sites and --data-dir, accepted before and after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=default, help="SQLite file (default: DATA_DIR/bot.db)")
+    common.add_argument(
+        "--sites", default=default, help="sites YAML file (default: the example sites)"
+    )
+    common.add_argument(
+        "--data-dir",
+        default=default,
+        help="data folder (default: ~/.local/share/mutual-aid-bot)",
+    )
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="SQLite file (default: DATA_DIR/bot.db)")
-    common.add_argument("--sites", help="sites YAML file (default: the example sites)")
-    common.add_argument("--data-dir", help="data folder (default: ~/.local/share/mutual-aid-bot)")
     parser = argparse.ArgumentParser(
         prog="mutual-aid-bot",
         description="A neutral, private chat bot about addiction mutual-aid groups.",
-        parents=[common],
+        parents=[_common_options(None)],
     )
+    # The subcommands take the same options, but must not reset the ones given before the
+    # subcommand (argparse copies a subparser's defaults over the main parser's values).
+    common = _common_options(argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
     chat = sub.add_parser("chat", parents=[common], help="chat in the terminal")
     chat.add_argument("--jsonl", action="store_true", help="JSON lines on stdin and stdout")
@@ -119,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a clear message, never a traceback, for any start-up fault
         from bot.nlu.components import ConfigError
 
+        if isinstance(exc, sqlite3.Error):
+            db = getattr(args, "db", None) or "the database"
+            print(f"error: cannot use {db}: {exc}", file=sys.stderr)
+            return 2
         if isinstance(exc, ConfigError | ValueError | OSError):
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.yamlfiles import load_model
+from bot.yamlfiles import FieldError, load_model
 
 BUILTIN_ACTIONS = frozenset(
     {
@@ -158,13 +158,18 @@ class DomainFile(Strict):
     def _names(self) -> DomainFile:
         for name, variations in self.responses.items():
             if not name.startswith("utter_"):
-                raise ValueError(f"response '{name}' must start with 'utter_'")
+                raise FieldError(
+                    ("responses", name), f"response '{name}' must start with 'utter_'"
+                )
             if not variations:
-                raise ValueError(f"response '{name}' has no variations")
+                raise FieldError(("responses", name), f"response '{name}' has no variations")
         for form_name, form in self.forms.items():
-            for slot in form.required_slots:
+            for index, slot in enumerate(form.required_slots):
                 if slot not in self.slots:
-                    raise ValueError(f"form '{form_name}' asks for unknown slot '{slot}'")
+                    raise FieldError(
+                        ("forms", form_name, "required_slots", index),
+                        f"form '{form_name}' asks for unknown slot '{slot}'",
+                    )
         return self
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from bot.yamlfiles import ContentError, load_model, read_yaml, validate_data
+from bot.yamlfiles import ContentError, FieldError, line_of, load_model, read_yaml, validate_data
 
 _ID = r"^[a-z][a-z0-9_]*$"
 
@@ -84,9 +84,13 @@ class SupportLinesFile(Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> SupportLinesFile:
-        ids = [line.id for line in self.lines]
-        if len(ids) != len(set(ids)):
-            raise ValueError("support line ids must be unique")
+        seen: set[str] = set()
+        for index, line in enumerate(self.lines):
+            if line.id in seen:
+                raise FieldError(
+                    ("lines", index, "id"), f"support line id '{line.id}' appears twice"
+                )
+            seen.add(line.id)
         return self
 
 
@@ -216,9 +220,9 @@ class SitesFile(Strict):
     @model_validator(mode="after")
     def _unique(self) -> SitesFile:
         seen: set[str] = set()
-        for site in self.sites:
+        for index, site in enumerate(self.sites):
             if site.id in seen:
-                raise ValueError(f"site id '{site.id}' appears twice")
+                raise FieldError(("sites", index, "id"), f"site id '{site.id}' appears twice")
             seen.add(site.id)
         return self
 
@@ -230,9 +234,12 @@ def load_options(folder: Path) -> list[MutualAidOption]:
         raise ContentError(folder, None, "no option files found")
     options: list[MutualAidOption] = []
     for path in files:
-        option = validate_data(read_yaml(path), MutualAidOption, path)
+        data = read_yaml(path)
+        option = validate_data(data, MutualAidOption, path)
         if option.id != path.stem:
-            raise ContentError(path, 1, f"id '{option.id}' must match the file name")
+            raise ContentError(
+                path, line_of(data, ("id",)), f"id: '{option.id}' must match the file name"
+            )
         options.append(option)
     return options
 

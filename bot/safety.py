@@ -14,34 +14,45 @@ from bot.knowledge import CrisisFile
 
 _REPEATS = re.compile(r"(\w)\1{2,}")
 _SPACES = re.compile(r"\s+")
-_SPEAK = {
-    r"\bu\b": "you",
-    r"\bur\b": "your",
-    r"\bim\b": "i am",
-    r"\bi'm\b": "i am",
-    r"\bdont\b": "don't",
-    r"\bcant\b": "can't",
-    r"\bwanna\b": "want to",
-    r"\bgonna\b": "going to",
-    r"\bplz\b": "please",
-    r"\bpls\b": "please",
-    r"\bkms\b": "kill myself",
-    r"\bod\b": "overdose",
-    r"\bod'd\b": "overdosed",
-    r"\bodd\b": "overdosed",
-    r"\bod'ed\b": "overdosed",
-    r"\bunalive\b": "kill",
-}
+# Text-speak, expanded in this order: longer forms first, so "od'd" is not read as "od".
+_SPEAK: list[tuple[str, str]] = [
+    (r"\bu\b", "you"),
+    (r"\bur\b", "your"),
+    (r"\bim\b", "i am"),
+    (r"\bi'm\b", "i am"),
+    (r"\bdont\b", "don't"),
+    (r"\bcant\b", "can't"),
+    (r"\bwanna\b", "want to"),
+    (r"\bgonna\b", "going to"),
+    (r"\bplz\b", "please"),
+    (r"\bpls\b", "please"),
+    (r"\bkms\b", "kill myself"),
+    (r"\bod'd\b", "overdosed"),
+    (r"\bod'?ed\b", "overdosed"),
+    (r"\bod'?ing\b", "overdosing"),
+    # "odd" is an ordinary word ("that's odd"); only right after a person is it "OD'd".
+    (
+        r"\b(i|he|she|they|we|mate|friend|partner|son|daughter|brother|sister) odd\b",
+        r"\1 overdosed",
+    ),
+    (r"\bod\b", "overdose"),
+    (r"\bunalive\b", "kill"),
+]
+_SPEAK_PATTERNS = [(re.compile(pattern), replacement) for pattern, replacement in _SPEAK]
 
 
-def normalise(text: str) -> str:
-    """Lower-case, plain-ASCII apostrophes, squeezed repeats and spaces, expanded text-speak."""
+def normalise(text: str, *, repeats: int = 2) -> str:
+    """Lower-case, plain-ASCII apostrophes, squeezed repeats and spaces, expanded text-speak.
+
+    A run of three or more of one character becomes ``repeats`` of it: two by default
+    ("sooo" -> "soo", "killll" -> "kill"), or one ("dieee" -> "die").
+    """
     text = unicodedata.normalize("NFKC", text).lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
-    text = _REPEATS.sub(r"\1\1", text)
+    text = _REPEATS.sub(r"\1" * repeats, text)
     text = _SPACES.sub(" ", text).strip()
-    for pattern, replacement in _SPEAK.items():
-        text = re.sub(pattern, replacement, text)
+    for pattern, replacement in _SPEAK_PATTERNS:
+        text = pattern.sub(replacement, text)
     return text
 
 
@@ -57,11 +68,16 @@ class CrisisDetector:
 
     def check(self, text: str) -> str | None:
         """The id of the crisis category the text signals, or None."""
-        clean = normalise(text)
-        for pattern in self.ignore:
-            clean = pattern.sub(" ", clean)
+        # Stretched words ("i want to dieeee") only match once squeezed to one letter,
+        # doubled letters ("kill", "too") only with two: both readings are checked.
+        readings = dict.fromkeys((normalise(text), normalise(text, repeats=1)))
+        cleaned = []
+        for reading in readings:
+            for pattern in self.ignore:
+                reading = pattern.sub(" ", reading)
+            cleaned.append(reading)
         for category_id, _response, patterns in self.categories:
-            if any(p.search(clean) for p in patterns):
+            if any(p.search(reading) for p in patterns for reading in cleaned):
                 return category_id
         return None
 

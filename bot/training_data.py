@@ -9,11 +9,19 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
-from bot.yamlfiles import ContentError, load_model
+from bot.yamlfiles import ContentError, FieldError, load_model
 
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
@@ -152,7 +160,43 @@ class RegexBlock(Strict):
         return split_examples(self.examples)
 
 
-NluBlock = IntentBlock | LookupBlock | SynonymBlock | RegexBlock
+def _kind_by_key(keys: dict[str, str]):
+    """A union discriminator: the member is chosen by the first of its keys that is present.
+
+    Without it, pydantic tries every member and the first error reported is often about the
+    wrong kind of block (a bad regex reported as "intent: Field required").
+    """
+
+    def kind(value: Any) -> str | None:
+        if isinstance(value, BaseModel):
+            return type(value).__name__
+        if isinstance(value, dict):
+            for key, tag in keys.items():
+                if key in value:
+                    return tag
+        return None
+
+    return kind
+
+
+NluBlock = Annotated[
+    Annotated[IntentBlock, Tag("IntentBlock")]
+    | Annotated[LookupBlock, Tag("LookupBlock")]
+    | Annotated[SynonymBlock, Tag("SynonymBlock")]
+    | Annotated[RegexBlock, Tag("RegexBlock")],
+    Discriminator(
+        _kind_by_key(
+            {
+                "intent": "IntentBlock",
+                "lookup": "LookupBlock",
+                "synonym": "SynonymBlock",
+                "regex": "RegexBlock",
+            }
+        ),
+        custom_error_type="nlu_block",
+        custom_error_message="a block needs one of 'intent', 'lookup', 'synonym' or 'regex'",
+    ),
+]
 
 
 class NluFile(Strict):
@@ -188,7 +232,26 @@ class SlotStep(Strict):
     slot_was_set: list[dict[str, Any] | str]
 
 
-Step = UserStep | ActionStep | LoopStep | SlotStep
+Step = Annotated[
+    Annotated[UserStep, Tag("UserStep")]
+    | Annotated[ActionStep, Tag("ActionStep")]
+    | Annotated[LoopStep, Tag("LoopStep")]
+    | Annotated[SlotStep, Tag("SlotStep")],
+    Discriminator(
+        _kind_by_key(
+            {
+                "intent": "UserStep",
+                "action": "ActionStep",
+                "active_loop": "LoopStep",
+                "slot_was_set": "SlotStep",
+            }
+        ),
+        custom_error_type="step",
+        custom_error_message=(
+            "a step needs one of 'intent', 'action', 'active_loop' or 'slot_was_set'"
+        ),
+    ),
+]
 
 
 def slot_pairs(step: SlotStep) -> list[tuple[str, Any, bool]]:
@@ -229,9 +292,11 @@ class Story(Strict):
 
     @model_validator(mode="after")
     def _user_text(self) -> Story:
-        for step in self.steps:
+        for index, step in enumerate(self.steps):
             if isinstance(step, UserStep) and step.user is None:
-                raise ValueError("every user step in a test story needs 'user' text")
+                raise FieldError(
+                    ("steps", index), "every user step in a test story needs 'user' text"
+                )
         return self
 
 

@@ -17,6 +17,7 @@ from bot.engine.core import CRISIS_ACTION, CRISIS_INTENT, START_INTENT
 from bot.engine.policy import RulePolicy
 from bot.knowledge import Knowledge, load_sites
 from bot.language import check_content, knowledge_texts
+from bot.nlu.components import ConfigError
 from bot.nlu.pipeline import build_components
 from bot.settings import Settings
 from bot.training_data import (
@@ -109,7 +110,10 @@ def _check_payload(domain: Domain, response: str, payload: str) -> list[str]:
         return [f"response '{response}': button payload {payload!r} is not /intent or /intent{{}}"]
     problems = []
     if match.group("intent") not in domain.intents:
-        problems.append(f"response '{response}': payload intent '{match.group('intent')}'")
+        problems.append(
+            f"response '{response}': button payload intent '{match.group('intent')}' "
+            "is not declared"
+        )
     return problems
 
 
@@ -175,6 +179,8 @@ def validate_all(settings: Settings, action_names: set[str] | None = None) -> li
         rules = load_rules(settings.dialogues_dir / "rules.yml").rules
     except (ContentError, ValueError) as exc:
         return [str(exc)]
+    except ConfigError as exc:
+        return [f"{settings.config_path}: {exc}"]
     problems.extend(check_dialogues(domain, training, rules, action_names))
     stories = settings.content_dir / "tests" / "test_stories.yml"
     if stories.exists():

@@ -26,6 +26,17 @@ class ContentError(Exception):
         super().__init__(f"{where}: {message}")
 
 
+class FieldError(ValueError):
+    """Raised in a model validator to name the field at fault, so its line can be found.
+
+    ``loc`` is relative to the model that raises it (for example ``("sites", 2, "id")``).
+    """
+
+    def __init__(self, loc: tuple[int | str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = tuple(loc)
+
+
 class LineDict(dict):
     """A dict that remembers the line of each of its keys (1-based)."""
 
@@ -109,6 +120,8 @@ def line_of(data: Any, loc: tuple[int | str, ...]) -> int | None:
         if isinstance(node, LineDict) and part in node:
             line = node.key_lines.get(part, line)
             node = node[part]
+        elif isinstance(node, LineDict) and isinstance(part, str):
+            continue  # a union member's tag (or a missing key): not a level of the YAML
         elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
             line = node.item_lines[part]
             node = node[part]
@@ -125,8 +138,14 @@ def validate_data(data: Any, model: type[ModelT], path: Path | str) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt key shows as "x: Field required" and "xx: Extra inputs": the extra key
+        # is the one to fix, so report it first.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(first["loc"])
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, FieldError):
+            loc += cause.loc
         field = ".".join(str(part) for part in loc) or "(top level)"
         raise ContentError(path, line_of(data, loc), f"{field}: {first['msg']}") from exc
 

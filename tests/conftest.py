@@ -6,7 +6,7 @@ cached once per test session, so tests do not retrain it each time.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ def settings(tmp_path: Path, models_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def make_engine(settings: Settings) -> Callable[..., Engine]:
+def make_engine(settings: Settings) -> Iterator[Callable[..., Engine]]:
     """Build engines on the test's settings (several share one database file)."""
     built: list[Engine] = []
 
@@ -45,9 +45,9 @@ def make_engine(settings: Settings) -> Callable[..., Engine]:
 
 
 @pytest.fixture
-async def engine(make_engine: Callable[..., Engine]) -> AsyncIterator[Engine]:
+def engine(make_engine: Callable[..., Engine]) -> Engine:
     """An engine with in-process actions and a fresh database."""
-    yield make_engine()
+    return make_engine()
 
 
 def shared_or_skip(*parts: str) -> Path:

@@ -28,8 +28,19 @@ class IncomingLine(BaseModel):
     message: str = Field(max_length=10_000)
 
 
+def _is_text(value: Any) -> bool:
+    """A string that can be written out as UTF-8 (no lone surrogates from \\ud800 escapes)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _error(recipient: Any, message: str) -> list[dict[str, Any]]:
-    recipient_id = recipient if isinstance(recipient, str) else None
+    recipient_id = recipient if _is_text(recipient) else None
     return [{"recipient_id": recipient_id, "error": message}]
 
 
@@ -47,6 +58,10 @@ async def answer_line(engine: Engine, line: str) -> list[dict[str, Any]]:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         return _error(None, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return _error(None, "not valid JSON (nested too deeply)")
+    except ValueError as exc:  # for example an integer with thousands of digits
+        return _error(None, f"not valid JSON ({exc})")
     if not isinstance(data, dict):
         return _error(None, 'each line must be a JSON object like {"sender": ..., "message": ...}')
     try:
@@ -60,6 +75,12 @@ async def answer_line(engine: Engine, line: str) -> list[dict[str, Any]]:
     return [reply.as_rest(incoming.sender) for reply in replies]
 
 
+def _dump(result: list[dict[str, Any]]) -> str:
+    """One output line; escaped as ASCII if some text could not be written as UTF-8."""
+    text = json.dumps(result, ensure_ascii=False)
+    return text if _is_text(text) else json.dumps(result)
+
+
 async def run_jsonl(engine: Engine, lines: Iterable[str], out: TextIO) -> int:
     """Answer every non-blank line; return how many lines were answered."""
     answered = 0
@@ -68,7 +89,7 @@ async def run_jsonl(engine: Engine, lines: Iterable[str], out: TextIO) -> int:
         if not line:
             continue
         result = await answer_line(engine, line)
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.write(_dump(result) + "\n")
         out.flush()
         answered += 1
     return answered

@@ -34,7 +34,9 @@ def render(replies: list[BotReply], width: int = 78) -> tuple[str, list[str]]:
 def resolve(text: str, payloads: list[str]) -> str:
     """A typed number presses that button; anything else is sent as typed."""
     stripped = text.strip()
-    if stripped.isdigit() and 1 <= int(stripped) <= len(payloads):
+    # isdecimal, not isdigit: "²" is a digit that int() cannot read; and no button number
+    # is longer than a few digits (int() refuses thousands of them).
+    if stripped.isdecimal() and len(stripped) <= 4 and 1 <= int(stripped) <= len(payloads):
         return payloads[int(stripped) - 1]
     return text
 

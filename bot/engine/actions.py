@@ -49,8 +49,12 @@ class InProcessActions:
 
     async def run(self, action_call: dict[str, Any]) -> dict[str, Any]:
         """Run one action exactly as the action server's /webhook would."""
+        # The executor's Tracker shares the call's slots and events and form validation
+        # adds to them; a copy (through JSON, as the server sees it) leaves the caller's
+        # call untouched, as it is over HTTP.
+        call = json.loads(json.dumps(action_call))
         try:
-            result = await self.executor.run(action_call)
+            result = await self.executor.run(call)
         except Exception as exc:
             # Only the type is logged: the tracker may hold what a person typed.
             log.error("action %s failed: %s", action_call.get("next_action"), type(exc).__name__)

@@ -19,7 +19,7 @@ from bot.domain import Domain, Slot, SlotMapping
 from bot.engine.actions import ActionClient, ActionFailed, HttpActions, InProcessActions
 from bot.engine.actions import build_action_call as _build_call
 from bot.engine.config import BotConfig, load_config
-from bot.engine.payloads import parse_payload, parse_start
+from bot.engine.payloads import parse_payload, parse_start, payload_shaped
 from bot.engine.policy import ACTION_LISTEN, RulePolicy, TrailItem, trail_from_history
 from bot.engine.responses import render_response
 from bot.knowledge import Knowledge
@@ -40,6 +40,7 @@ GET_HELP_PAYLOAD = "/get_help"
 MAX_ACTIONS_PER_TURN = 12
 MAX_TEXT = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_FORGET = re.compile(r"^/forget(?:@\w+)?$", re.IGNORECASE)
 
 
 @dataclass
@@ -150,7 +151,7 @@ class Engine:
 
     async def _handle(self, conversation_id: str, channel: str, raw: str) -> list[BotReply]:
         text = clean_text(raw if isinstance(raw, str) else "")
-        if text.lower() in ("/forget", "/forget@"):
+        if _FORGET.match(text):
             self.store.forget(conversation_id)
             return self._standalone("utter_forgotten", channel, conversation_id)
         state = self.store.load(conversation_id) or self._new_state(conversation_id)
@@ -231,6 +232,14 @@ class Engine:
                 "intent": {"name": CRISIS_INTENT, "confidence": 1.0},
                 "entities": [{"entity": "crisis_type", "value": crisis, "extractor": "safety"}],
             }
+        shaped = payload_shaped(text)
+        if shaped is not None:
+            # A payload with entities that was never offered here (typed, stale, or another
+            # chat's) is ordinary text: it goes through NLU, and the entities NLU finds in it
+            # are dropped, so typing cannot set a slot.
+            parsed = self.nlu.parse(text)
+            parsed["entities"] = []
+            return parsed
         return self.nlu.parse(text)
 
     def _apply_user_message(self, turn: Turn) -> None:
@@ -513,13 +522,17 @@ class Engine:
         call = _build_call(action, self._tracker(turn, trailing or []), self.domain_dict)
         try:
             result = await self.actions.run(call)
+            rendered = [self._render_dispatched(turn, m) for m in result.get("responses", [])]
         except ActionFailed:
             self._utter(turn, "utter_error")
             return
-        for message in result.get("responses", []):
-            rendered = self._render_dispatched(turn, message)
-            if rendered:
-                turn.messages.append(rendered)
+        except Exception as exc:
+            # Any other client, or a malformed result: the person still gets an answer.
+            # Only the type is logged: the tracker may hold what a person typed.
+            log.error("action %s failed: %s", action, type(exc).__name__)
+            self._utter(turn, "utter_error")
+            return
+        turn.messages.extend(message for message in rendered if message)
         self._apply_events(turn, result.get("events", []))
 
     def _render_dispatched(self, turn: Turn, message: dict[str, Any]) -> dict[str, Any] | None:

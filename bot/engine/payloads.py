@@ -50,6 +50,18 @@ def parse_payload(text: str, offered: list[str], known_intents: set[str]) -> Par
     return ParsedPayload(intent, entities)
 
 
+def payload_shaped(text: str) -> str | None:
+    """The intent named by text shaped like ``/intent{...}``, accepted or not.
+
+    The engine uses it to keep such text away from NLU's entity extractors: a payload
+    that was not offered must not set a slot through NLU either.
+    """
+    match = _PAYLOAD.match(text.strip())
+    if not match or match.group("entities") is None:
+        return None
+    return match.group("intent")
+
+
 def parse_start(text: str) -> tuple[bool, str | None]:
     """Whether the text is a /start command, and its argument (a link payload) if any."""
     match = _START.match(text.strip())

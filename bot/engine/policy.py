@@ -156,7 +156,10 @@ class RulePolicy:
                     continue
                 prediction = Prediction(action, rule.rule, self._has_loop_condition(rule))
                 weight = len(rule.condition)
-                candidate = (k, weight, -order, prediction)
+                # A conversation_start rule also matches the start of the conversation
+                # (Rasa puts an empty state before the first turn), so it is one step longer.
+                length = k + 1 if rule.conversation_start else k
+                candidate = (length, weight, -order, prediction)
                 if best is None or candidate[:3] > best[:3]:
                     best = candidate
                 break

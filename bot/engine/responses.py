@@ -24,19 +24,27 @@ def fill(template: str, values: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(replace, template)
 
 
-def _matches(variation: ResponseVariation, slots: dict[str, Any], channel: str) -> bool:
-    if variation.channel and variation.channel != channel:
-        return False
+def _slots_match(variation: ResponseVariation, slots: dict[str, Any]) -> bool:
     return all(slots.get(c.name) == c.value for c in variation.condition)
+
+
+def _for_channel(variations: list[ResponseVariation], channel: str) -> list[ResponseVariation]:
+    """Variations for this channel if there are any, else those for every channel."""
+    own = [v for v in variations if v.channel and v.channel == channel]
+    return own or [v for v in variations if not v.channel]
 
 
 def choose_variation(
     variations: list[ResponseVariation], slots: dict[str, Any], channel: str, seed: str
 ) -> ResponseVariation | None:
-    """Conditional variations that match come first; otherwise a stable pick of the rest."""
-    conditional = [v for v in variations if v.condition and _matches(v, slots, channel)]
-    pool = conditional or [v for v in variations if not v.condition and _matches(v, slots, "")]
+    """Rasa's order: conditional variations whose slots match (this channel's first), else
+    the unconditional ones (this channel's first); then a stable pick by the seed."""
+    conditional = [v for v in variations if v.condition and _slots_match(v, slots)]
+    pool = _for_channel(conditional, channel)
     if not pool:
+        pool = _for_channel([v for v in variations if not v.condition], channel)
+    if not pool:
+        # Rasa would say nothing here; saying another channel's text is kinder.
         pool = [v for v in variations if not v.condition]
     if not pool:
         return None

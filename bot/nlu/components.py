@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -17,18 +18,41 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from bot.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
+
+def _combining_marks() -> str:
+    """A character class body of Unicode's combining marks (categories Mn, Mc, Me).
+
+    Rasa's tokenizer uses the ``regex`` module, whose ``\\w`` includes combining marks;
+    the standard ``re`` module's does not, and would split words such as "क्या" (Hindi)
+    or a decomposed "café" at the mark.
+    """
+    ranges: list[tuple[int, int]] = []
+    for start, stop in ((0, 0x20000), (0xE0000, 0xE1000)):  # the planes that hold marks
+        for cp in range(start, stop):
+            if unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me"):
+                if ranges and ranges[-1][1] == cp - 1:
+                    ranges[-1] = (ranges[-1][0], cp)
+                else:
+                    ranges.append((cp, cp))
+    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+
+
+_WORD = r"\w" + _combining_marks()
+
 # Rasa's WhitespaceTokenizer removes punctuation that is not part of a word, a number,
 # an email address or a URL.
 _PUNCTUATION = re.compile(
-    r"[^\w#@&]+(?=\s|$)|"
-    r"(\s|^)[^\w#@&]+(?=[^0-9\s])|"
-    r"(?<=[^0-9\s])[^\w._~:/?#\[\]()@!$&*+,;=-]+(?=[^0-9\s])"
+    rf"[^{_WORD}#@&]+(?=\s|$)|"
+    rf"(\s|^)[^{_WORD}#@&]+(?=[^0-9\s])|"
+    rf"(?<=[^0-9\s])[^{_WORD}._~:/?#\[\]()@!$&*+,;=-]+(?=[^0-9\s])"
 )
+# Rasa drops a token that is nothing but emoji (rasa.utils.io.get_emoji_regex).
 _EMOJI = re.compile(
     "[\U0001f600-\U0001f64f\U0001f300-\U0001f5ff\U0001f680-\U0001f6ff\U0001f1e0-\U0001f1ff"
     "\u2702-\u27b0\u24c2-\U0001f251\u200d\u2640-\u2642\u2600-\u2b55\u23cf\u23e9\u231a"
@@ -84,12 +108,14 @@ class WhitespaceTokenizer(Component):
 
     def process(self, message: Message) -> None:
         """Tokenise the message text."""
-        text = _EMOJI.sub(" ", message.text)
-        words = _PUNCTUATION.sub(" ", text).split()
+        words = _PUNCTUATION.sub(" ", message.text).split()
+        words = [word for word in words if not _EMOJI.fullmatch(word)]
+        # Like Rasa: when nothing is left (":)", "👍", ""), the whole text is one token.
+        words = words or [message.text]
         if self.options["token_pattern"]:
             pattern = re.compile(self.options["token_pattern"])
             words = [part for word in words for part in pattern.findall(word)]
-        message.tokens = words or ([message.text] if message.text else [])
+        message.tokens = words
 
 
 class CountVectorsFeaturizer(Component):
@@ -155,7 +181,7 @@ class LogisticRegressionClassifier(Component):
         "max_iter": 100,
         "solver": "lbfgs",
         "tol": 1e-4,
-        "random_state": None,
+        "random_state": 42,
         "ranking_length": 10,
     }
 
@@ -184,7 +210,12 @@ class LogisticRegressionClassifier(Component):
         """Fit the classifier on the combined sentence features."""
         if not messages or not messages[0].features:
             raise ConfigError(f"{self.name} needs a featurizer before it in the pipeline")
-        with warnings.catch_warnings(record=True) as caught:
+        # One thread: the fit is small, many threads on a busy machine make it several
+        # times slower, and the result would otherwise depend on the number of CPUs.
+        with (
+            threadpool_limits(limits=1),
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always", ConvergenceWarning)
             self.clf.fit(self._matrix(messages), np.array(labels))
         if any(issubclass(w.category, ConvergenceWarning) for w in caught):
@@ -194,12 +225,16 @@ class LogisticRegressionClassifier(Component):
     def process(self, message: Message) -> None:
         """Predict the intent and a ranking of the most likely ones."""
         probabilities = self.clf.predict_proba(self._matrix([message]))[0]
-        order = np.argsort(probabilities)[::-1][: self.options["ranking_length"]]
+        # A stable sort, so equal confidences keep the classifier's (alphabetical) order.
+        order = np.argsort(-probabilities, kind="stable")
         ranking = [
             {"name": str(self.clf.classes_[i]), "confidence": float(probabilities[i])}
             for i in order
         ]
         message.intent = dict(ranking[0])
+        # As in Rasa, a ranking_length of 0 (or less) keeps the whole ranking.
+        if self.options["ranking_length"] > 0:
+            ranking = ranking[: self.options["ranking_length"]]
         message.intent_ranking = ranking
 
 
@@ -282,14 +317,19 @@ class FallbackClassifier(Component):
 
     def process(self, message: Message) -> None:
         """Replace a low-confidence or ambiguous intent with nlu_fallback."""
-        ranking = message.intent_ranking
-        if not ranking:
+        if not message.intent:
             return
-        top = ranking[0]["confidence"]
-        second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
-        if top < self.options["threshold"] or top - second < self.options["ambiguity_threshold"]:
+        ranking = message.intent_ranking
+        below = message.intent["confidence"] < self.options["threshold"]
+        # Rasa only calls a prediction ambiguous when the ranking has two intents to compare.
+        ambiguous = (
+            len(ranking) >= 2
+            and ranking[0]["confidence"] - ranking[1]["confidence"]
+            < self.options["ambiguity_threshold"]
+        )
+        if below or ambiguous:
             fallback = {"name": "nlu_fallback", "confidence": self.options["threshold"]}
-            message.intent = fallback
+            message.intent = dict(fallback)
             message.intent_ranking = [fallback, *ranking]
 
 

@@ -19,7 +19,7 @@ from bot.training_data import TrainingData
 log = logging.getLogger(__name__)
 
 # Bump when the components change in a way that makes cached models stale.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 def build_components(pipeline: list[dict[str, Any]]) -> list[Component]:
@@ -101,9 +101,22 @@ def load_or_train(
             log.warning("the cached NLU model could not be read; training again")
     model = NluPipeline.train(pipeline, data)
     if cached:
+        _save(model, cached)
+    return model, True
+
+
+def _save(model: NluPipeline, cached: Path) -> None:
+    """Write the model atomically; a cache that cannot be written is only a warning."""
+    tmp: str | None = None
+    try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             pickle.dump(model, handle)
         os.replace(tmp, cached)
-    return model, True
+        tmp = None
+    except OSError as exc:
+        log.warning("the NLU model could not be cached in %s: %s", cached.parent, exc)
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

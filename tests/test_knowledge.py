@@ -1,0 +1,313 @@
+"""bot/knowledge.py: the facts the bot says, each checked, and every option given equal weight."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from bot.knowledge import Knowledge, MutualAidOption, load_options, load_sites
+from bot.settings import PROJECT_DIR
+from bot.yamlfiles import ContentError
+
+KNOWLEDGE = PROJECT_DIR / "knowledge"
+FACT_FIELDS = ("value", "source", "checked")
+
+
+def line_containing(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in text")
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A copy of knowledge/ that a test may break."""
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, folder)
+    return folder
+
+
+def filled_paths(model: BaseModel, prefix: str = "") -> set[str]:
+    """Dotted names of every field that holds a value (None and empty lists are not filled)."""
+    filled: set[str] = set()
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if value is None or value == [] or value == "":
+            continue
+        path = f"{prefix}{name}"
+        filled.add(path)
+        if isinstance(value, BaseModel):
+            filled |= filled_paths(value, f"{path}.")
+    return filled
+
+
+def parity_gaps(options: list[MutualAidOption]) -> dict[str, list[str]]:
+    """Fields some options fill and others leave empty: {field: [ids of options without it]}."""
+    filled = {option.id: filled_paths(option) for option in options}
+    every = set().union(*filled.values())
+    return {
+        path: sorted(oid for oid, paths in filled.items() if path not in paths)
+        for path in sorted(every)
+        if any(path not in paths for paths in filled.values())
+    }
+
+
+def facts_of(model: BaseModel, prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Every fact (a model with value, source and checked) inside a model, by dotted name."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            if set(FACT_FIELDS) <= set(type(value).model_fields):
+                found[f"{prefix}{name}"] = value.model_dump()
+            else:
+                found |= facts_of(value, f"{prefix}{name}.")
+    return found
+
+
+# --- the real knowledge/ --------------------------------------------------------------------
+
+
+def test_real_knowledge_loads():
+    knowledge = Knowledge(KNOWLEDGE)
+    knowledge.load_all()
+    assert {"aa", "na", "smart_recovery"} <= set(knowledge.options_by_id)
+    assert {"emergency", "nhs111", "samaritans"} <= {line.id for line in knowledge.support_lines}
+    assert knowledge.crisis.categories
+    assert all(c.response.startswith("utter_crisis_") for c in knowledge.crisis.categories)
+
+
+def test_real_example_sites_load():
+    sites = load_sites(KNOWLEDGE / "sites.example.yml")
+    assert {site.kind for site in sites} == {"gp_practice", "probation"}
+    assert all(str(site.referral_form_url).startswith("https://") for site in sites)
+
+
+def test_every_option_file_is_named_after_its_id():
+    for option in load_options(KNOWLEDGE / "options"):
+        assert (KNOWLEDGE / "options" / f"{option.id}.yml").is_file()
+
+
+def test_every_phone_url_and_hours_fact_is_sourced_and_dated():
+    knowledge = Knowledge(KNOWLEDGE)
+    facts: dict[str, dict[str, Any]] = {}
+    for option in knowledge.options:
+        facts |= {f"{option.id}.{k}": v for k, v in facts_of(option).items()}
+    for line in knowledge.support_lines:
+        facts |= {f"{line.id}.{k}": v for k, v in facts_of(line).items()}
+    # the phone numbers, web addresses and hours are all facts
+    assert {"aa.website", "aa.helpline.number", "aa.helpline.hours", "samaritans.contact"} <= set(
+        facts
+    )
+    for name, fact in facts.items():
+        assert fact["value"], name
+        assert len(fact["source"]) >= 3, name
+        assert isinstance(fact["checked"], date), name
+        assert fact["checked"] <= date(2100, 1, 1), name
+
+
+def test_parity_helper_finds_a_field_only_some_options_fill():
+    options = load_options(KNOWLEDGE / "options")
+    aa = next(o for o in options if o.id == "aa")
+    bare = aa.model_copy(update={"id": "bare", "helpline": None, "meeting_finder": None})
+    gaps = parity_gaps([aa, bare])
+    assert gaps["helpline"] == ["bare"]
+    assert gaps["helpline.number"] == ["bare"]
+    assert gaps["meeting_finder"] == ["bare"]
+    assert "website" not in gaps
+    assert parity_gaps([aa, aa.model_copy(update={"id": "twin"})]) == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "content gap: knowledge/options/na.yml has no meeting_finder while aa and "
+        "smart_recovery do (shared/facts marks NA's finder as unverified [U])"
+    ),
+)
+def test_every_option_fills_the_same_fields():
+    options = [o for o in load_options(KNOWLEDGE / "options") if o.mutual_aid]
+    assert len(options) >= 3
+    assert parity_gaps(options) == {}
+
+
+def test_options_have_the_same_structure_of_text():
+    """Equal weight: every option has a summary and a first-meeting text of similar length."""
+    options = [o for o in load_options(KNOWLEDGE / "options") if o.mutual_aid]
+    for field in ("summary", "first_meeting"):
+        lengths = [len(getattr(o, field)) for o in options]
+        assert max(lengths) <= 2 * min(lengths), (field, lengths)
+
+
+# --- broken option files ------------------------------------------------------------------
+
+
+def test_fact_without_source_fails_with_file_and_line(knowledge_copy):
+    path = knowledge_copy / "options" / "aa.yml"
+    text = path.read_text(encoding="utf-8")
+    broken = text.replace('  source: "facts/uk-mutual-aid.md s1.1 [V]"\n', "", 1)
+    assert broken != text
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        Knowledge(knowledge_copy).load_all()
+    error = caught.value
+    assert error.path == str(path)
+    assert error.line == line_containing(broken, "website:")
+    assert error.message == "website.source: Field required"
+
+
+def test_helpline_hours_without_checked_date_fails(knowledge_copy):
+    path = knowledge_copy / "options" / "smart_recovery.yml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  hours:")
+    end = text.index("checked:", start)
+    broken = text[:end] + "checked: last spring\n" + text[text.index("\n", end) + 1 :]
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_options(knowledge_copy / "options")
+    assert caught.value.path == str(path)
+    assert caught.value.line == line_containing(broken, "checked: last spring")
+    assert caught.value.message.startswith("helpline.hours.checked: ")
+
+
+def test_support_line_without_source_fails(knowledge_copy):
+    path = knowledge_copy / "support_lines.yml"
+    text = path.read_text(encoding="utf-8")
+    broken = text.replace(
+        '      source: "facts/uk-mutual-aid.md s2 [V] wmas.nhs.uk/999-or-111"\n', "", 1
+    )
+    assert broken != text
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        Knowledge(knowledge_copy).load_all()
+    assert caught.value.path == str(path)
+    assert caught.value.line == line_containing(broken, "    contact:")
+    assert caught.value.message == "lines.0.contact.source: Field required"
+
+
+def test_option_id_must_match_file_name(knowledge_copy):
+    options = knowledge_copy / "options"
+    shutil.move(options / "aa.yml", options / "alcoholics.yml")
+    with pytest.raises(ContentError) as caught:
+        load_options(options)
+    assert caught.value.path == str(options / "alcoholics.yml")
+    assert caught.value.line == 1
+    assert "id: 'aa' must match the file name" in caught.value.message
+
+
+def test_option_with_unknown_key(knowledge_copy):
+    path = knowledge_copy / "options" / "na.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "best_group: true\n", encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_options(knowledge_copy / "options")
+    assert caught.value.line == len(path.read_text(encoding="utf-8").splitlines())
+    assert caught.value.message.startswith("best_group: Extra inputs")
+
+
+def test_no_option_files(tmp_path):
+    (tmp_path / "options").mkdir()
+    with pytest.raises(ContentError, match="no option files found"):
+        load_options(tmp_path / "options")
+
+
+def test_bad_crisis_pattern_names_line(knowledge_copy):
+    path = knowledge_copy / "crisis.yml"
+    text = path.read_text(encoding="utf-8")
+    broken = text.replace('      - "\\\\bchest pains?\\\\b"\n', '      - "(chest pain"\n', 1)
+    assert broken != text
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        Knowledge(knowledge_copy).load_all()
+    assert caught.value.path == str(path)
+    # the 'patterns:' key of the medical_emergency category
+    assert caught.value.line == line_containing(broken, "id: medical_emergency") + 2
+    assert caught.value.message.startswith("categories.1.patterns: ")
+    assert "bad pattern '(chest pain'" in caught.value.message
+
+
+# --- sites --------------------------------------------------------------------------------
+
+SITES = """\
+sites:
+  - id: riverside
+    kind: gp_practice
+    name: Riverside Surgery
+    referral_form_url: https://forms.example.org/riverside
+    prefill:
+      reason: mutual_aid
+  - id: northgate
+    kind: probation
+    name: Northgate Probation Office
+    referral_form_url: https://forms.example.org/northgate
+    contact_phone: 01234 567890
+"""
+
+
+def sites_error(tmp_path: Path, text: str) -> ContentError:
+    path = tmp_path / "sites.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_sites(path)
+    assert caught.value.path == str(path)
+    return caught.value
+
+
+def test_sites_file_loads(tmp_path):
+    path = tmp_path / "sites.yml"
+    path.write_text(SITES, encoding="utf-8")
+    riverside, northgate = load_sites(path)
+    assert riverside.prefill == {"reason": "mutual_aid"}
+    assert northgate.kind == "probation"
+    assert northgate.contact_phone == "01234 567890"
+
+
+def test_site_form_must_be_https(tmp_path):
+    text = SITES.replace(
+        "https://forms.example.org/northgate", "http://forms.example.org/northgate"
+    )
+    error = sites_error(tmp_path, text)
+    assert error.line == line_containing(text, "http://forms")
+    assert error.message.startswith("sites.1.referral_form_url: ")
+    assert "https://" in error.message
+
+
+def test_site_form_must_be_a_web_address(tmp_path):
+    text = SITES.replace("https://forms.example.org/riverside", "forms at reception")
+    error = sites_error(tmp_path, text)
+    assert error.line == line_containing(text, "forms at reception")
+    assert error.message.startswith("sites.0.referral_form_url: ")
+
+
+def test_site_of_unknown_kind(tmp_path):
+    text = SITES.replace("kind: probation", "kind: pharmacy")
+    error = sites_error(tmp_path, text)
+    assert error.line == line_containing(text, "kind: pharmacy")
+    assert error.message.startswith("sites.1.kind: ")
+    assert "'gp_practice' or 'probation'" in error.message
+
+
+def test_duplicate_site_ids(tmp_path):
+    text = SITES.replace("id: northgate", "id: riverside")
+    error = sites_error(tmp_path, text)
+    assert error.line == line_containing(text, "Northgate") - 2
+    assert error.message.startswith("sites.1.id: ")
+    assert "'riverside' appears twice" in error.message
+
+
+def test_bad_site_id(tmp_path):
+    text = SITES.replace("id: riverside", "id: River Side")
+    error = sites_error(tmp_path, text)
+    assert error.line == line_containing(text, "id: River Side")
+    assert error.message.startswith("sites.0.id: ")
+
+
+def test_sites_must_be_a_list_under_sites(tmp_path):
+    error = sites_error(tmp_path, "- id: riverside\n")
+    assert error.line == 1
+    assert error.message.startswith("(top level): ")
