@@ -60,9 +60,20 @@ class MutualAidOption(Strict):
     in_person_uk: bool
     cost: str
     website: Fact
-    helpline: Helpline | None = None
-    meeting_finder: Fact | None = None
+    # Every option file names both fields (parity): a fact, or null with the reason in gaps.
+    helpline: Helpline | None
+    meeting_finder: Fact | None
+    gaps: dict[Literal["helpline", "meeting_finder"], str] = {}
     gambling_only: bool = False
+
+    @model_validator(mode="after")
+    def _gaps_explained(self) -> MutualAidOption:
+        for field in ("helpline", "meeting_finder"):
+            if getattr(self, field) is None and len(self.gaps.get(field, "")) < 10:
+                raise ValueError(f"{field} is null: say why under gaps.{field}")
+            if getattr(self, field) is not None and field in self.gaps:
+                raise ValueError(f"gaps.{field} is given, but {field} is filled in")
+        return self
 
 
 class SupportLine(Strict):

@@ -74,6 +74,7 @@ class LanguageChecker:
     def framing(self, text: str) -> list[str]:
         """Each framing problem in the text, with its reason."""
         problems = []
+        text = _URL.sub(" ", text)  # web addresses are facts, not the bot's own words
         for pattern, rule in self._framing:
             match = pattern.search(text)
             if match:

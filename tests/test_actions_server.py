@@ -261,9 +261,12 @@ async def test_hand_built_calls_get_the_same_response(action_server, engine):
         validated = await _both(action_server, call)
         assert _slot_events(validated)["plan_option"] == kept
 
-    previous = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    previous = [
+        {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        {"event": "action", "name": "action_fallback"},
+    ]
     fallback = _call(engine, "action_fallback", intent="nlu_fallback")
-    fallback["tracker"]["events"].insert(0, previous)
+    fallback["tracker"]["events"][0:0] = previous
     assert _responses(await _both(action_server, fallback)) == ["utter_fallback_menu"]
 
 

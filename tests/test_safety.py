@@ -1,8 +1,7 @@
 """The crisis detector, with the real knowledge/crisis.yml.
 
 A miss here can cost a life, a false alarm costs a kind message. Realistic phrases that the
-patterns still miss are listed as strict xfails, so they stay visible until crisis.yml
-catches them (then the xfail turns into a failure, and the mark can go).
+patterns once missed are kept (with the pattern added for each) so they stay caught.
 """
 
 from __future__ import annotations
@@ -23,14 +22,9 @@ def detector() -> CrisisDetector:
     return CrisisDetector(Knowledge(PROJECT_DIR / "knowledge").crisis)
 
 
-def missed(text: str, category: str, suggestion: str) -> object:
-    """A realistic crisis phrase the patterns miss, with the pattern that would catch it."""
-    return pytest.param(
-        text,
-        category,
-        marks=pytest.mark.xfail(strict=True, reason=f"missed; suggest {suggestion}"),
-        id=f"MISSED-{text}",
-    )
+def missed(text: str, category: str, pattern: str) -> object:
+    """A realistic crisis phrase the first patterns missed, and the pattern added for it."""
+    return pytest.param(text, category, id=f"once-missed-{text}")
 
 
 CAUGHT = [
@@ -182,15 +176,7 @@ def nlu_crisis_examples() -> list[object]:
     for intent, example in data.examples:
         if intent != "crisis":
             continue
-        if example.text == "i've taken all my pills":
-            params.append(
-                pytest.param(
-                    example.text,
-                    marks=pytest.mark.xfail(strict=True, reason="'taken' is not in crisis.yml"),
-                )
-            )
-        else:
-            params.append(example.text)
+        params.append(example.text)
     return params
 
 
