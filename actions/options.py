@@ -42,10 +42,7 @@ class ActionListOptions(Action):
             text="\n".join(f"- {o.name} ({o.short_name}): {o.summary}" for o in groups)
         )
         if services:
-            dispatcher.utter_message(
-                response="utter_not_mutual_aid_note",
-                names=" and ".join(o.name for o in services),
-            )
+            dispatcher.utter_message(response="utter_not_mutual_aid_note")
             dispatcher.utter_message(text="\n".join(f"- {o.name}: {o.summary}" for o in services))
         buttons = [
             {"title": o.short_name, "payload": f'/option_details{{"option": "{o.id}"}}'}

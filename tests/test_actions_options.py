@@ -1,0 +1,132 @@
+"""The options, with equal weight: listings, cards, comparisons, families and gambling."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from scipy.stats import chisquare
+
+from actions.knowledge_access import options_for, shuffled
+from tests.helpers import payloads, say, texts
+
+
+def eligible(engine, audience):
+    return [o for o in engine.knowledge.options if audience in o.for_whom and not o.gambling_only]
+
+
+async def test_listing_for_the_person_names_every_eligible_option_once(engine):
+    replies = await say(engine, "/list_options")
+    body = texts(replies)
+    for option in eligible(engine, "self"):
+        assert (
+            body.count(f"{option.name} ({option.short_name})") + body.count(f"{option.name}:") == 1
+        ), option.id
+    for option in engine.knowledge.options:
+        if option.gambling_only or "self" not in option.for_whom:
+            assert option.name not in body, option.id
+
+
+async def test_every_line_of_a_listing_has_the_same_shape(engine):
+    replies = await say(engine, "/list_options")
+    listing = next(r.text for r in replies if r.text.startswith("- "))
+    lines = listing.splitlines()
+    groups = [o for o in eligible(engine, "self") if o.mutual_aid]
+    assert len(lines) == len(groups)
+    for line, option in zip(lines, groups, strict=False):
+        assert line.startswith("- ")
+        assert "): " in line
+        assert option  # every line is one group, name (short name): summary
+
+
+async def test_services_that_are_not_groups_are_marked_as_such(engine):
+    replies = await say(engine, "/list_options")
+    body = texts(replies)
+    for option in eligible(engine, "self"):
+        if not option.mutual_aid:
+            assert "not groups" in body
+            assert f"- {option.name}: {option.summary}" in body
+
+
+async def test_families_get_their_own_options(engine):
+    replies = await say(engine, "my husband drinks too much, is there anything for me")
+    body = texts(replies)
+    assert "Support is there for you too" in body
+    for option in eligible(engine, "family"):
+        assert option.name in body, option.id
+    for option in engine.knowledge.options:
+        if "family" not in option.for_whom:
+            assert f"- {option.name} (" not in body, option.id
+    state = engine.store.load(engine.conversation_id("test", "tester"))
+    assert state.slots["audience"] == "family"
+
+
+async def test_order_is_shuffled_per_chat_and_stable_within_it(engine):
+    first = payloads(await say(engine, "/list_options", "chat-one"))
+    again = payloads(await say(engine, "/list_options", "chat-one"))
+    other = payloads(await say(engine, "/list_options", "chat-two"))
+    assert first == again
+    assert sorted(first) == sorted(other)
+    assert first != other
+
+
+def test_shuffling_is_fair():
+    """Each option is first equally often across many chats (chi-square, no timing)."""
+    options = options_for("self")
+    firsts = Counter(shuffled(options, f"conversation-{i}")[0].id for i in range(4000))
+    positions = Counter()
+    for i in range(4000):
+        order = shuffled(options, f"conversation-{i}")
+        positions[order.index(options[0])] += 1
+    assert set(firsts) == {o.id for o in options}
+    assert chisquare([firsts[o.id] for o in options]).pvalue > 0.001
+    assert chisquare([positions[p] for p in range(len(options))]).pvalue > 0.001
+
+
+async def test_option_card_has_every_field(engine):
+    await say(engine, "/list_options")
+    for option in eligible(engine, "self"):
+        payload = f'/option_details{{"option": "{option.id}"}}'
+        body = texts(await say(engine, payload))
+        assert option.summary in body
+        assert option.first_meeting in body
+        assert option.website.value in body
+        assert "Online:" in body
+        assert "Cost:" in body
+        if option.helpline:
+            assert option.helpline.number.value in body
+
+
+async def test_compare_gives_every_kind_of_group_and_its_groups(engine):
+    body = texts(await say(engine, "/compare_approaches"))
+    kinds = {o.approach for o in eligible(engine, "self") if o.mutual_aid}
+    for kind in kinds:
+        assert engine.knowledge.approaches[kind].label in body
+    for option in eligible(engine, "self"):
+        if option.mutual_aid:
+            assert option.short_name in body
+
+
+async def test_is_it_religious_names_the_non_religious_options(engine):
+    body = texts(await say(engine, "/religion"))
+    assert "higher power" in body
+    assert "Non-religious groups" in body
+    assert "Christian" in body
+
+
+async def test_gambling_options_only_when_gambling_comes_up(engine):
+    gambling = [o for o in engine.knowledge.options if o.gambling_only]
+    listing = texts(await say(engine, "/list_options"))
+    for option in gambling:
+        assert option.name not in listing
+    body = texts(await say(engine, "i have a gambling problem"))
+    for option in gambling:
+        assert option.name in body
+    assert "0808 8020 133" in body
+
+
+async def test_evidence_is_given_with_its_grades(engine):
+    body = texts(await say(engine, "/evidence"))
+    for finding in engine.knowledge.evidence.findings:
+        assert finding.statement in body
+    assert "Strong evidence" in body
+    assert "Emerging evidence" in body
