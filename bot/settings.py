@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     content_dir: Path = PROJECT_DIR
     models_dir: Path | None = None
     action_endpoint: AnyHttpUrl | None = None
+    # Telegram bot username for deep links (without @); `run` reads it from getMe.
+    telegram_username: str = "MutualAidBot"
+    # A web chat page that accepts ?start=PAYLOAD, if one is deployed.
+    web_chat_url: AnyHttpUrl | None = None
 
     @field_validator("data_dir", "content_dir", mode="after")
     @classmethod

@@ -51,6 +51,50 @@ def m002_wal(db: Database) -> None:
     db.enable_wal()
 
 
+@migrations()
+def m003_links_staff_events(db: Database) -> None:
+    """Tables for links, staff enrolment and anonymous events (no free text anywhere)."""
+    # Single-use link nonces that have been used (the nonce only, hashed).
+    db.table("used_links").create(
+        {"nonce": str, "used_at": str}, pk="nonce", not_null={"used_at"}, if_not_exists=True
+    )
+    # Short codes a person can type when their Telegram client drops the start payload.
+    db.table("link_codes").create(
+        {"code": str, "payload": str, "site_id": str, "expires_at": str, "created_at": str},
+        pk="code",
+        not_null={"payload", "site_id", "expires_at", "created_at"},
+        if_not_exists=True,
+    )
+    # One-time staff enrolment codes, stored hashed.
+    db.table("staff_invites").create(
+        {"code_hash": str, "site_id": str, "expires_at": str, "used_at": str},
+        pk="code_hash",
+        not_null={"site_id", "expires_at"},
+        if_not_exists=True,
+    )
+    # Enrolled staff: a pseudonymous conversation id and the site.
+    db.table("staff").create(
+        {"conversation_id": str, "site_id": str, "enrolled_at": str},
+        pk="conversation_id",
+        not_null={"site_id", "enrolled_at"},
+        if_not_exists=True,
+    )
+    # Wrong enrolment codes, to slow down guessing.
+    db.table("staff_attempts").create(
+        {"id": int, "conversation_id": str, "at": str},
+        pk="id",
+        not_null={"conversation_id", "at"},
+        if_not_exists=True,
+    )
+    # Anonymous events for /stats and audit: kind, site, time, and field names only.
+    db.table("events").create(
+        {"id": int, "kind": str, "site_id": str, "at": str, "fields": str},
+        pk="id",
+        not_null={"kind", "at"},
+        if_not_exists=True,
+    )
+
+
 def now() -> str:
     """The current UTC time as ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -138,6 +182,15 @@ class TrackerStore:
             existed = bool(list(table.rows_where("id = ?", [conversation_id], limit=1)))
             table.delete_where("id = ?", [conversation_id])
         return existed
+
+    def record_event(
+        self, kind: str, site_id: str | None, fields: list[str] | None = None
+    ) -> None:
+        """Record an anonymous event (never a value a person gave, only field names)."""
+        with self._lock:
+            self.db.table("events").insert(
+                {"kind": kind, "site_id": site_id, "at": now(), "fields": json.dumps(fields or [])}
+            )
 
     def count(self) -> int:
         """How many conversations are stored."""
