@@ -11,8 +11,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from bot.knowledge import Knowledge, MutualAidOption
-from bot.settings import PROJECT_DIR
+from bot.knowledge import Knowledge, MutualAidOption, Site, load_sites
+from bot.referral import ReferralFile, load_referral
+from bot.settings import PROJECT_DIR, Settings
 
 
 @lru_cache(maxsize=4)
@@ -44,3 +45,28 @@ def options_for(audience: str) -> list[MutualAidOption]:
         for option in knowledge().options
         if audience in option.for_whom and not option.gambling_only
     ]
+
+
+@lru_cache(maxsize=8)
+def _sites_at(path: str, mtime: float) -> tuple[Site, ...]:
+    return tuple(load_sites(Path(path)))
+
+
+def sites() -> dict[str, Site]:
+    """The sites file's sites by id (MUTUAL_AID_SITES, or the example sites)."""
+    path = Settings().sites_path
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return {}
+    return {site.id: site for site in _sites_at(str(path), mtime)}
+
+
+def referral() -> ReferralFile:
+    """What a referral can carry (knowledge/referral.yml)."""
+    return _referral_at(str(knowledge().folder))
+
+
+@lru_cache(maxsize=4)
+def _referral_at(folder: str) -> ReferralFile:
+    return load_referral(Path(folder))

@@ -86,7 +86,10 @@ class ActionOptionDetails(Action):
             website=option.website.value,
             helpline=helpline,
         )
-        return []
+        viewed = list(tracker.get_slot("viewed_options") or [])
+        if option.id not in viewed:
+            viewed.append(option.id)
+        return [{"event": "slot", "timestamp": None, "name": "viewed_options", "value": viewed}]
 
 
 class ActionCompare(Action):

@@ -82,6 +82,7 @@ class ActionShowPlan(Action):
             buttons=[
                 {"title": f"Find a {option.short_name} meeting", "url": finder.value},
                 {"title": "Other groups", "payload": "/list_options"},
+                {"title": "Help me get referred", "payload": "/request_referral"},
             ],
         )
         return []

@@ -8,11 +8,15 @@ it, so a restart of the process loses nothing; what a person typed is never save
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import logging
+import os
 import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.domain import Domain, Slot, SlotMapping
@@ -22,11 +26,14 @@ from bot.engine.config import BotConfig, load_config
 from bot.engine.payloads import parse_payload, parse_start, payload_shaped
 from bot.engine.policy import ACTION_LISTEN, RulePolicy, TrailItem, trail_from_history
 from bot.engine.responses import render_response
-from bot.knowledge import Knowledge
+from bot.knowledge import Knowledge, Site, load_sites
+from bot.links import LinkError, LinkService
 from bot.nlu.pipeline import NluPipeline, load_or_train
+from bot.poster import make_qr
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
 from bot.safety import CrisisDetector
 from bot.settings import Settings
+from bot.staff import StaffService, format_stats
 from bot.store import ConversationState, TrackerStore
 from bot.training_data import RulesFile, TrainingData, load_rules
 
@@ -36,6 +43,11 @@ CRISIS_INTENT = "crisis"
 CRISIS_ACTION = "action_crisis_support"
 START_INTENT = "start"
 CRISIS_SHOWN_SLOT = "crisis_shown"
+HANDOFF_SLOT = "last_handoff"
+STAFF_LINK_DAYS = 365
+CLIENT_LINK_HOURS = 24
+_STAFF = re.compile(r"^/staff(?:@\w+)?\s+(?P<code>[A-Za-z0-9 -]{4,40})$", re.IGNORECASE)
+_STAFF_ONLY = re.compile(r"^/(?P<command>link|clientlink|stats)(?:@\w+)?$", re.IGNORECASE)
 GET_HELP_PAYLOAD = "/get_help"
 MAX_ACTIONS_PER_TURN = 12
 MAX_TEXT = 1000
@@ -49,12 +61,15 @@ class BotReply:
 
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
+    image: bytes | None = None  # a PNG (staff QR codes)
 
     def as_rest(self, recipient_id: str) -> dict[str, Any]:
         """The message in the shape of Rasa's REST channel output."""
         out: dict[str, Any] = {"recipient_id": recipient_id, "text": self.text}
         if self.buttons:
             out["buttons"] = self.buttons
+        if self.image:
+            out["image"] = "data:image/png;base64," + base64.b64encode(self.image).decode()
         return out
 
 
@@ -78,6 +93,13 @@ class Turn:
     def intent(self) -> str:
         """The intent of the message being answered."""
         return str(self.latest_message["intent"]["name"])
+
+
+def qr_png(data: str) -> bytes:
+    """A QR code of the data as PNG bytes, for staff to show or print."""
+    buffer = io.BytesIO()
+    make_qr(data).save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
 
 
 def clean_text(text: str) -> str:
@@ -111,7 +133,13 @@ class Engine:
             self.config.pipeline_specs(), nlu_path, self.training, settings.model_cache_dir
         )
         self.store = store or TrackerStore(settings.db_path)
-        self.pseudonyms = Pseudonymiser(load_or_create_secret(settings.secret_path))
+        key = load_or_create_secret(settings.secret_path)
+        self.pseudonyms = Pseudonymiser(key)
+        self.sites: list[Site] = load_sites(settings.sites_path)
+        # In-process actions read the sites file through the same setting.
+        os.environ["MUTUAL_AID_SITES"] = str(settings.sites_path)
+        self.links = LinkService.from_settings(settings, self.store, self.sites)
+        self.staff = StaffService(self.store, key, self.sites)
         if action_client is not None:
             self.actions: ActionClient = action_client
         elif settings.action_endpoint:
@@ -153,8 +181,12 @@ class Engine:
         text = clean_text(raw if isinstance(raw, str) else "")
         if _FORGET.match(text):
             self.store.forget(conversation_id)
+            self.staff.forget(conversation_id)
             return self._standalone("utter_forgotten", channel, conversation_id)
         state = self.store.load(conversation_id) or self._new_state(conversation_id)
+        staff_replies = self._staff_command(conversation_id, channel, text, state)
+        if staff_replies is not None:
+            return staff_replies
         if not text:
             return self._standalone("utter_empty_message", channel, conversation_id, state)
         message = self._understand(text, state)
@@ -178,6 +210,58 @@ class Engine:
         state.turns += 1
         self.store.save(state, self.transient)
         return replies
+
+    def _staff_command(
+        self, conversation_id: str, channel: str, text: str, state: ConversationState
+    ) -> list[BotReply] | None:
+        """Staff enrolment and staff-only commands; None means: an ordinary message."""
+        enrol = _STAFF.match(text)
+        if enrol:
+            site = self.staff.enrol(conversation_id, enrol.group("code"))
+            if site is None:
+                return None  # a wrong code looks like any message the bot does not know
+            return self._staff_reply("utter_staff_enrolled", channel, state, site_name=site.name)
+        command = _STAFF_ONLY.match(text)
+        if not command:
+            return None
+        site = self.staff.site_of(conversation_id)
+        if site is None:
+            return None  # nothing tells a non-staff person that these commands exist
+        name = command.group("command").lower()
+        if name == "stats":
+            stats = format_stats(self.staff.stats(site.id), site.name)
+            return self._staff_reply("utter_staff_stats", channel, state, stats=stats)
+        single = name == "clientlink"
+        expires = timedelta(hours=CLIENT_LINK_HOURS) if single else timedelta(days=STAFF_LINK_DAYS)
+        payload = self.links.make_payload(site.id, expires, single_use=single)
+        info = self.links.verify(payload, consume=False)
+        code = self.links.short_code(payload, site.id, info.expires_at)
+        url = self.links.deep_link(payload)
+        replies = self._staff_reply(
+            "utter_staff_clientlink" if single else "utter_staff_link",
+            channel,
+            state,
+            site_name=site.name,
+            url=url,
+            code=code,
+            expires=info.expires_at.strftime("%d %B %Y, %H:%M UTC"),
+        )
+        if replies:
+            replies[0].image = qr_png(url)
+        return replies
+
+    def _staff_reply(
+        self, response: str, channel: str, state: ConversationState, **values: Any
+    ) -> list[BotReply]:
+        message = render_response(
+            self.domain,
+            response,
+            state.slots,
+            channel,
+            state.id,
+            {**self.template_values, **values},
+        )
+        return [self._to_reply(message)] if message else []
 
     def _keep_help_in_reach(self, turn: Turn) -> None:
         """After a crisis message, every turn ends with a "Get help now" button."""
@@ -211,6 +295,10 @@ class Engine:
     def _understand(self, text: str, state: ConversationState) -> dict[str, Any]:
         """Intent and entities: /start, an offered payload, a crisis, or NLU."""
         is_start, start_arg = parse_start(text)
+        if not is_start:
+            coded = self.links.resolve_code(text)
+            if coded is not None:  # a code from a poster, typed because the link lost it
+                is_start, start_arg = True, coded
         if is_start and START_INTENT in self.known_intents:
             return {
                 "text": text,
@@ -253,8 +341,28 @@ class Engine:
                 "input_channel": turn.channel,
             }
         )
+        if turn.intent == START_INTENT:
+            self._apply_start_link(turn)
         if turn.intent != CRISIS_INTENT:
             self._extract_slots(turn)
+
+    def _apply_start_link(self, turn: Turn) -> None:
+        """Check a start link's payload and tie the chat to its site (or say why not)."""
+        payload = (turn.latest_message.get("metadata") or {}).get("start_payload")
+        if not payload:
+            self._set_slot(turn, "link_status", "none")
+            return
+        try:
+            info = self.links.verify(payload, consume=True)
+        except LinkError as error:
+            status = error.reason if error.reason in ("expired", "reused") else "invalid"
+            self._set_slot(turn, "link_status", status)
+            return
+        self._set_slot(turn, "link_status", "ok")
+        self._set_slot(turn, "site_id", info.site.id)
+        self._set_slot(turn, "site_name", info.site.name)
+        self._set_slot(turn, "setting", info.site.kind)
+        self.store.record_event("start", info.site.id)
 
     # ----- slots ------------------------------------------------------------------------
 
@@ -562,7 +670,9 @@ class Engine:
     def _apply_events(self, turn: Turn, events: list[dict[str, Any]]) -> None:
         for event in events:
             kind = event.get("event")
-            if kind == "slot":
+            if kind == "slot" and event.get("name") == HANDOFF_SLOT:
+                self._record_handoff(event.get("value"))
+            elif kind == "slot":
                 self._set_slot(turn, str(event.get("name")), event.get("value"))
             elif kind in ("active_loop", "form"):
                 name = event.get("name")
@@ -576,6 +686,15 @@ class Engine:
                 self._restart(turn)
             elif kind == "reset_slots":
                 turn.state.slots = self.domain.initial_slots()
+
+    def _record_handoff(self, value: Any) -> None:
+        """Record that a form was offered: the site and field names, never the values."""
+        if not isinstance(value, dict):
+            return
+        site_id = value.get("site_id")
+        fields = [str(f) for f in value.get("fields") or [] if isinstance(f, str)]
+        if any(site.id == site_id for site in self.sites):
+            self.store.record_event("handoff", str(site_id), fields)
 
     @staticmethod
     def _to_reply(message: dict[str, Any]) -> BotReply:
