@@ -18,6 +18,8 @@ class ActionStart(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Send the welcome that fits the setting slot."""
+        """Say kindly if the start link did not work, then the welcome for the setting."""
+        if tracker.get_slot("link_status") in ("expired", "reused", "invalid"):
+            dispatcher.utter_message(response="utter_link_problem")
         dispatcher.utter_message(response="utter_welcome")
         return []

@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import logging
 import sqlite3
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from bot.yamlfiles import ContentError
+
+if TYPE_CHECKING:
+    from bot.knowledge import Site
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -84,6 +90,178 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duration(text: str) -> timedelta:
+    """argparse type for --expires: 30d, 12h, 90m, 2w."""
+    from bot.links import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _find_site(sites: list[Site], site_id: str, path: Path) -> Site | None:
+    """The site with this id, or None after printing which ids the sites file has."""
+    for site in sites:
+        if site.id == site_id:
+            return site
+    known = ", ".join(site.id for site in sites) or "none"
+    print(f"error: no site '{site_id}' in {path} (sites there: {known})", file=sys.stderr)
+    return None
+
+
+def _check_suffix(path: str | None, allowed: tuple[str, ...], what: str) -> str | None:
+    """A message if an output file has the wrong suffix or its folder is missing."""
+    if path is None:
+        return None
+    target = Path(path)
+    if target.suffix.lower() not in allowed:
+        return f"{path}: {what} file must end in {' or '.join(allowed)}"
+    if not target.parent.is_dir():
+        return f"{path}: the folder {target.parent} does not exist"
+    return None
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """Print a signed deep link for a site, with a short code; optionally a QR or poster."""
+    from bot.knowledge import load_sites
+    from bot.links import LinkService
+    from bot.poster import Poster, load_poster_words, write_qr
+    from bot.pseudonym import load_or_create_secret
+    from bot.store import TrackerStore
+
+    settings = _settings(args)
+    sites = load_sites(settings.sites_path)
+    site = _find_site(sites, args.site_id, settings.sites_path)
+    if site is None:
+        return 2
+    for problem in (
+        _check_suffix(args.qr, (".png", ".svg"), "a QR code"),
+        _check_suffix(args.poster, (".svg", ".pdf"), "a poster"),
+    ):
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+    words = None
+    if args.poster:
+        words = load_poster_words(settings.knowledge_dir / "poster.yml").for_kind(site.kind)
+    key = load_or_create_secret(settings.secret_path)
+    store = TrackerStore(settings.db_path)
+    try:
+        links = LinkService(
+            store,
+            key,
+            sites,
+            telegram_username=settings.telegram_username,
+            web_chat_url=str(settings.web_chat_url) if settings.web_chat_url else None,
+        )
+        payload = links.make_payload(site.id, args.expires, single_use=args.single_use)
+        info = links.verify(payload, consume=False)
+        code = links.short_code(payload, site.id, info.expires_at)
+    finally:
+        store.close()
+    url, web_url = links.deep_link(payload), links.web_link(payload)
+    if args.qr:
+        write_qr(url, Path(args.qr))
+    if args.poster and words is not None:
+        chat = f"t.me/{links.telegram_username}"
+        Poster(words, url, code, chat, site.name).write(Path(args.poster))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "payload": payload,
+                    "url": url,
+                    "web_url": web_url,
+                    "code": code,
+                    "site_id": site.id,
+                    "expires_at": info.expires_at.isoformat(),
+                    "single_use": info.single_use,
+                }
+            )
+        )
+        return 0
+    print(f"Site: {site.name} ({site.id})")
+    print(f"Telegram link: {url}")
+    if web_url:
+        print(f"Web chat link: {web_url}")
+    print(f"Short code: {code}  (if the chat opens without the link, type this code in it)")
+    print(f"Expires: {info.expires_at:%Y-%m-%d %H:%M} UTC")
+    if info.single_use:
+        print("Single use: the link works for one person, once.")
+    if args.qr:
+        print(f"QR code: {args.qr}")
+    if args.poster:
+        print(f"Poster: {args.poster}")
+        if info.single_use:
+            print(
+                "note: a single-use link on a poster works for one person only.", file=sys.stderr
+            )
+    return 0
+
+
+def cmd_sites_list(args: argparse.Namespace) -> int:
+    """One line per site: id, kind, name and the referral form's host."""
+    from bot.knowledge import load_sites
+
+    settings = _settings(args)
+    sites = load_sites(settings.sites_path)
+    if not sites:
+        print(f"No sites in {settings.sites_path}.")
+        return 0
+    rows = [("ID", "KIND", "NAME", "FORM HOST")] + [
+        (site.id, site.kind, site.name, site.referral_form_url.host or "") for site in sites
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for site_id, kind, name, host in rows:
+        print(f"{site_id:<{widths[0]}}  {kind:<{widths[1]}}  {name:<{widths[2]}}  {host}")
+    return 0
+
+
+def cmd_sites_check(args: argparse.Namespace) -> int:
+    """Validate the sites file; the first problem names its file, line and field."""
+    from bot.knowledge import load_sites
+
+    settings = _settings(args)
+    sites = load_sites(settings.sites_path)
+    kinds = {"gp_practice": "GP practice", "probation": "probation office"}
+    counts = ", ".join(
+        f"{n} {label}{'s' if n != 1 else ''}"
+        for kind, label in kinds.items()
+        if (n := sum(site.kind == kind for site in sites))
+    )
+    summary = f" ({counts})" if counts else ""
+    print(f"{settings.sites_path}: {len(sites)} site(s), all valid{summary}.")
+    return 0
+
+
+def cmd_staff_invite(args: argparse.Namespace) -> int:
+    """Make a one-time enrolment code for a member of staff at a site."""
+    from bot.knowledge import load_sites
+    from bot.pseudonym import load_or_create_secret
+    from bot.staff import StaffService
+    from bot.store import TrackerStore
+
+    settings = _settings(args)
+    sites = load_sites(settings.sites_path)
+    site = _find_site(sites, args.site_id, settings.sites_path)
+    if site is None:
+        return 2
+    key = load_or_create_secret(settings.secret_path)
+    store = TrackerStore(settings.db_path)
+    try:
+        code = StaffService(store, key, sites).invite(site.id, args.expires)
+    finally:
+        store.close()
+    days = args.expires.total_seconds() / 86400
+    lasts = f"{days:g} day(s)" if days >= 1 else f"{args.expires.total_seconds() / 3600:g} hour(s)"
+    print(f"Staff code for {site.name} ({site.id}): {code}")
+    print(f"To use it, the member of staff sends /staff {code} to the bot.")
+    print(f"It works once and lasts {lasts}. It is stored only in a form that cannot be read")
+    print("back, so it is shown this once: give it to them now.")
+    return 0
+
+
 def _common_options(default: str | None) -> argparse.ArgumentParser:
     """--db, --sites and --data-dir, accepted before and after the subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -118,6 +296,45 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", parents=[common], help="held-out NLU accuracy")
     evaluate.add_argument("--show-misses", action="store_true", help="list wrong predictions")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    link = sub.add_parser(
+        "link", parents=[common], help="a signed chat link for a site, with a short code"
+    )
+    link.add_argument("site_id", metavar="SITE_ID", help="the site's id in the sites file")
+    link.add_argument(
+        "--expires",
+        type=_duration,
+        default="30d",
+        help="how long the link works: 90m, 12h, 30d, 2w (default: 30d)",
+    )
+    link.add_argument("--single-use", action="store_true", help="the link works only once")
+    link.add_argument("--json", action="store_true", help="print JSON instead of text")
+    link.add_argument("--qr", metavar="FILE", help="write a QR code (.png or .svg)")
+    link.add_argument("--poster", metavar="FILE", help="write an A4 poster (.svg or .pdf)")
+    link.set_defaults(func=cmd_link)
+
+    sites = sub.add_parser("sites", parents=[common], help="list or check the sites file")
+    sites_sub = sites.add_subparsers(dest="sites_command", required=True)
+    sites_sub.add_parser(
+        "list", parents=[common], help="id, kind, name and form host of each site"
+    ).set_defaults(func=cmd_sites_list)
+    sites_sub.add_parser("check", parents=[common], help="validate the sites file").set_defaults(
+        func=cmd_sites_check
+    )
+
+    staff = sub.add_parser("staff", parents=[common], help="staff enrolment")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    invite = staff_sub.add_parser(
+        "invite", parents=[common], help="a one-time code that links a staff chat to a site"
+    )
+    invite.add_argument("site_id", metavar="SITE_ID", help="the site's id in the sites file")
+    invite.add_argument(
+        "--expires",
+        type=_duration,
+        default="7d",
+        help="how long the code works: 90m, 12h, 7d, 2w (default: 7d)",
+    )
+    invite.set_defaults(func=cmd_staff_invite)
     return parser
 
 

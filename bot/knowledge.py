@@ -204,6 +204,11 @@ class CrisisFile(Strict):
     ignore: list[str] = []
 
 
+# The answers a person may choose to share with their site's referral form (prefill keys).
+SHAREABLE_FIELDS = ("interests", "contact_method", "best_time")
+_QUERY_PARAM = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,100}$")
+
+
 class Site(Strict):
     """A GP practice or probation office that starts chats and receives referrals."""
 
@@ -221,6 +226,17 @@ class Site(Strict):
         if url.scheme != "https":
             raise ValueError("the referral form must be an https:// address")
         return url
+
+    @field_validator("prefill")
+    @classmethod
+    def _shareable(cls, prefill: dict[str, str]) -> dict[str, str]:
+        allowed = ", ".join(SHAREABLE_FIELDS)
+        for key, param in prefill.items():
+            if key not in SHAREABLE_FIELDS:
+                raise FieldError((key,), f"'{key}' is not a shareable field (use: {allowed})")
+            if not _QUERY_PARAM.match(param):
+                raise FieldError((key,), f"'{param}' is not a form query parameter name")
+        return prefill
 
 
 class SitesFile(Strict):

@@ -19,6 +19,8 @@ from bot.knowledge import Knowledge, load_sites
 from bot.language import check_content, knowledge_texts
 from bot.nlu.components import ConfigError
 from bot.nlu.pipeline import build_components
+from bot.poster import load_poster_words
+from bot.referral import load_referral
 from bot.settings import Settings
 from bot.training_data import (
     ActionStep,
@@ -204,6 +206,11 @@ def validate_all(settings: Settings, action_names: set[str] | None = None) -> li
             if category.response not in domain.responses:
                 problems.append(f"crisis.yml: response '{category.response}' is not in the domain")
         problems.extend(check_knowledge(domain, knowledge))
+    except ContentError as exc:
+        problems.append(str(exc))
+    try:
+        load_poster_words(settings.knowledge_dir / "poster.yml")
+        load_referral(settings.knowledge_dir)
     except ContentError as exc:
         problems.append(str(exc))
     try:

@@ -17,6 +17,18 @@ from bot.settings import PROJECT_DIR, Settings
 SHARED_DIR = PROJECT_DIR.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No MUTUAL_AID_* setting leaks in from the shell or from an earlier test's engine."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("MUTUAL_AID_"):
+            monkeypatch.delenv(name)
+    # Engines export the sites file for in-process actions; undo that after each test.
+    monkeypatch.delenv("MUTUAL_AID_SITES", raising=False)
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One NLU model cache for the whole test session."""

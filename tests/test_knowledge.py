@@ -251,7 +251,7 @@ sites:
     name: Riverside Surgery
     referral_form_url: https://forms.example.org/riverside
     prefill:
-      reason: mutual_aid
+      interests: entry.123
   - id: northgate
     kind: probation
     name: Northgate Probation Office
@@ -273,7 +273,7 @@ def test_sites_file_loads(tmp_path):
     path = tmp_path / "sites.yml"
     path.write_text(SITES, encoding="utf-8")
     riverside, northgate = load_sites(path)
-    assert riverside.prefill == {"reason": "mutual_aid"}
+    assert riverside.prefill == {"interests": "entry.123"}
     assert northgate.kind == "probation"
     assert northgate.contact_phone == "01234 567890"
 

@@ -215,11 +215,11 @@ def test_consent_slot_from_a_typed_entity_is_rejected(content, copy_settings, ac
     # 'option' is annotated in NLU examples and has a lookup table, so typing can set it
     add_slot(
         content,
-        "  referral_consent:\n    type: text\n    influence_conversation: false\n    mappings:\n"
+        "  share_consent:\n    type: text\n    influence_conversation: false\n    mappings:\n"
         "      - type: from_entity\n        entity: option\n",
     )
     problems = problems_of(copy_settings, action_names)
-    only(problems, "referral_consent", "only a button may fill it")
+    only(problems, "share_consent", "only a button may fill it")
 
 
 def test_consent_slot_from_text_is_rejected(content, copy_settings, action_names):
