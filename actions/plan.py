@@ -83,6 +83,7 @@ class ActionShowPlan(Action):
                 {"title": f"Find a {option.short_name} meeting", "url": finder.value},
                 {"title": "Other groups", "payload": "/list_options"},
                 {"title": "Help me get referred", "payload": "/request_referral"},
+                {"title": "Check in with me later", "payload": "/followup"},
             ],
         )
         return []

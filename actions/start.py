@@ -21,5 +21,6 @@ class ActionStart(Action):
         """Say kindly if the start link did not work, then the welcome for the setting."""
         if tracker.get_slot("link_status") in ("expired", "reused", "invalid"):
             dispatcher.utter_message(response="utter_link_problem")
+        dispatcher.utter_message(response="utter_shared_device_tip")
         dispatcher.utter_message(response="utter_welcome")
         return []

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 import sqlite3
 import sys
 from datetime import timedelta
@@ -54,6 +55,59 @@ def cmd_chat(args: argparse.Namespace) -> int:
         from bot.channels.terminal import run_terminal
 
         asyncio.run(run_terminal(engine, sys.stdout))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the Telegram bot: long polling, or a webhook behind HTTPS."""
+    import signal
+
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.channels.telegram import TelegramChannel, run_polling, serve_webhook, webhook_secret
+
+    settings = _settings(args)
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    if not token.strip():
+        print(
+            "error: no Telegram token. Create a bot with @BotFather and set "
+            "TELEGRAM_BOT_TOKEN in the environment (see README, Connect to Telegram).",
+            file=sys.stderr,
+        )
+        return 2
+    base_url = args.base_url or settings.telegram_base_url
+    channel = TelegramChannel(_engine(settings))
+    app = channel.build(token.strip(), base_url=base_url)
+    try:
+        if args.webhook:
+            if not args.webhook.startswith("https://") and not args.allow_http:
+                print("error: the webhook URL must start with https://", file=sys.stderr)
+                return 2
+            stop = asyncio.Event()
+
+            async def serve() -> None:
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(signum, stop.set)
+                secret = args.secret_token or webhook_secret()
+                await serve_webhook(
+                    channel, app, args.webhook, args.listen, args.port, secret, stop
+                )
+
+            if args.secret_token and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", args.secret_token):
+                print("error: --secret-token must be 1-256 of A-Z a-z 0-9 _ -", file=sys.stderr)
+                return 2
+            asyncio.run(serve())
+        else:
+            run_polling(app)
+    except InvalidToken:
+        print("error: Telegram rejected the token. Check TELEGRAM_BOT_TOKEN.", file=sys.stderr)
+        return 2
+    except NetworkError as error:
+        print(
+            f"error: cannot reach the Telegram Bot API ({type(error).__name__}).", file=sys.stderr
+        )
+        return 2
     return 0
 
 
@@ -291,6 +345,19 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", parents=[common], help="chat in the terminal")
     chat.add_argument("--jsonl", action="store_true", help="JSON lines on stdin and stdout")
     chat.set_defaults(func=cmd_chat)
+    run = sub.add_parser("run", parents=[common], help="run the Telegram bot")
+    run.add_argument("--webhook", metavar="PUBLIC_URL", help="use a webhook at this HTTPS URL")
+    run.add_argument("--listen", default="127.0.0.1", help="address for the webhook server")
+    run.add_argument("--port", type=int, default=8443, help="port for the webhook server")
+    run.add_argument(
+        "--secret-token",
+        help="webhook secret (default: a new random one each start; 1-256 of A-Za-z0-9_-)",
+    )
+    run.add_argument(
+        "--base-url", help="Bot API base URL (default: Telegram's, or TELEGRAM_BASE_URL)"
+    )
+    run.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)
+    run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", parents=[common], help="check all content files")
     validate.set_defaults(func=cmd_validate)
     evaluate = sub.add_parser("evaluate", parents=[common], help="held-out NLU accuracy")

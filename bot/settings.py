@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import AnyHttpUrl, field_validator
+from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -24,7 +24,9 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Where the bot keeps its data and finds its content."""
 
-    model_config = SettingsConfigDict(env_prefix="MUTUAL_AID_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MUTUAL_AID_", extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = _default_data_dir()
     db: Path | None = None
@@ -36,6 +38,16 @@ class Settings(BaseSettings):
     telegram_username: str = "MutualAidBot"
     # A web chat page that accepts ?start=PAYLOAD, if one is deployed.
     web_chat_url: AnyHttpUrl | None = None
+    # The bot token: from TELEGRAM_BOT_TOKEN (never from a URL path or a log line).
+    telegram_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "MUTUAL_AID_TELEGRAM_TOKEN"),
+    )
+    # The Bot API server, for a self-hosted Bot API server or for tests.
+    telegram_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BASE_URL", "MUTUAL_AID_TELEGRAM_BASE_URL"),
+    )
 
     @field_validator("data_dir", "content_dir", mode="after")
     @classmethod

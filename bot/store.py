@@ -95,6 +95,26 @@ def m003_links_staff_events(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_telegram(db: Database) -> None:
+    """Short ids for button payloads, and follow-up check-ins (Telegram channel)."""
+    # Telegram limits callback_data to 64 bytes, so buttons carry a short id.
+    db.table("callbacks").create(
+        {"id": str, "conversation_id": str, "payload": str, "created_at": str},
+        pk="id",
+        not_null={"conversation_id", "payload", "created_at"},
+        if_not_exists=True,
+    )
+    # A check-in the person asked for. The chat id is needed to send it; the row is
+    # deleted once sent or cancelled, and by /forget.
+    db.table("followups").create(
+        {"conversation_id": str, "chat_id": str, "due_at": str, "status": str, "created_at": str},
+        pk="conversation_id",
+        not_null={"chat_id", "due_at", "status", "created_at"},
+        if_not_exists=True,
+    )
+
+
 def now() -> str:
     """The current UTC time as ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -181,6 +201,8 @@ class TrackerStore:
             table = self.db.table("conversations")
             existed = bool(list(table.rows_where("id = ?", [conversation_id], limit=1)))
             table.delete_where("id = ?", [conversation_id])
+            for name in ("callbacks", "followups"):
+                self.db.table(name).delete_where("conversation_id = ?", [conversation_id])
         return existed
 
     def record_event(

@@ -173,7 +173,31 @@ class Engine:
 
     def forget(self, channel: str, chat_id: str) -> bool:
         """Erase everything stored about a chat."""
-        return self.store.forget(self.conversation_id(channel, chat_id))
+        conversation_id = self.conversation_id(channel, chat_id)
+        self.staff.forget(conversation_id)
+        return self.store.forget(conversation_id)
+
+    def respond(self, channel: str, chat_id: str, response: str) -> list[BotReply]:
+        """One response from the domain, outside a turn (check-ins, channel notices)."""
+        conversation_id = self.conversation_id(channel, chat_id)
+        state = self.store.load(conversation_id)
+        return self._standalone(response, channel, conversation_id, state)
+
+    async def take_slots(self, channel: str, chat_id: str, names: list[str]) -> dict[str, Any]:
+        """Read slots a channel acts on (e.g. a check-in request) and reset them."""
+        conversation_id = self.conversation_id(channel, chat_id)
+        async with self._locks[conversation_id]:
+            state = self.store.load(conversation_id)
+            if state is None:
+                return {}
+            initial = self.domain.initial_slots()
+            taken = {name: state.slots.get(name) for name in names}
+            changed = {n: v for n, v in taken.items() if v != initial.get(n)}
+            if changed:
+                for name in changed:
+                    state.slots[name] = initial.get(name)
+                self.store.save(state, self.transient)
+            return changed
 
     # ----- the turn ---------------------------------------------------------------------
 
