@@ -214,6 +214,8 @@ class Engine:
         if not text:
             return self._standalone("utter_empty_message", channel, conversation_id, state)
         message = self._understand(text, state)
+        # As in Rasa, every parse has a ranking (actions read the intent from it).
+        message.setdefault("intent_ranking", [dict(message["intent"])])
         turn = Turn(
             state=state,
             channel=channel,
