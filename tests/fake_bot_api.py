@@ -37,6 +37,8 @@ import html.parser
 import itertools
 import json
 import re
+import select
+import socket
 import struct
 import threading
 import time
@@ -171,6 +173,20 @@ class ApiError(Exception):
         self.code = code
         self.description = description
         self.parameters = parameters
+
+
+class _ClientGone(Exception):
+    """The client closed the connection while a long poll waited (a cancelled request)."""
+
+
+def _client_gone(connection: socket.socket | None) -> bool:
+    if connection is None:
+        return False
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _bad(description: str) -> ApiError:
@@ -353,6 +369,7 @@ class FakeBotApi:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -664,6 +681,15 @@ class FakeBotApi:
                 if method is None or entry.method.lower() == method.lower()
             ]
 
+    def log(self, method: str | None = None) -> list[dict[str, Any]]:
+        """Like ``calls``, with each call's HTTP status: {"method", "params", "status"}."""
+        with self._cond:
+            return [
+                {"method": e.method, "params": copy.deepcopy(e.params), "status": e.status}
+                for e in self._state.log
+                if method is None or e.method.lower() == method.lower()
+            ]
+
     def answered_callback_queries(self) -> dict[str, dict[str, Any]]:
         """Callback query id -> the answerCallbackQuery parameters."""
         with self._cond:
@@ -752,6 +778,9 @@ class FakeBotApi:
             return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
         try:
             result = handler(self, params, uploads)
+        except _ClientGone:
+            entry.status = 499  # nginx's "client closed request": nobody gets an answer
+            return _json(499, {"ok": False, "error_code": 499, "description": "Closed"})
         except ApiError as error:
             entry.status = error.code
             payload: dict[str, Any] = {
@@ -840,7 +869,9 @@ class FakeBotApi:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return []
-                self._cond.wait(min(remaining, 0.5))
+                if _client_gone(getattr(self._local, "connection", None)):
+                    raise _ClientGone
+                self._cond.wait(min(remaining, 0.2))
 
     def _take_updates(self, offset: int, limit: int) -> list[dict[str, Any]]:
         updates = self._state.updates
@@ -1275,8 +1306,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        file_match = re.fullmatch(r"/file/bot([^/]+)/(.+)", url.path)
-        match = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", url.path)
+        path = urllib.parse.unquote(url.path)  # clients may send the token's ":" as %3A
+        file_match = re.fullmatch(r"/file/bot([^/]+)/(.+)", path)
+        match = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", path)
         if file_match:
             response = self.fake._file_download(*file_match.groups())
         elif not match:
@@ -1292,6 +1324,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 for name, value in urllib.parse.parse_qsl(url.query, keep_blank_values=True):
                     params.setdefault(name, _coerce(name, value))
+                self.fake._local.connection = self.connection
                 response = self.fake._handle(token, method, params, uploads)
         status, payload, content_type = response
         try:

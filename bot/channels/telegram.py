@@ -17,7 +17,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tornado.httpserver
 import tornado.web
@@ -34,6 +34,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -65,6 +66,34 @@ WEBHOOK_PATH = "/telegram"
 FOLLOWUP_INTERVAL_SECONDS = 60
 SEND_ATTEMPTS = 4
 T = TypeVar("T")
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Different chats at the same time; one chat's updates strictly one after another.
+
+    The lock covers the whole handler, replies included, so a button press and a message
+    sent just after it are answered in that order and never interleaved.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int | None, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers under its chat's lock."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else None
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            await coroutine
+        if not lock.locked() and not getattr(lock, "_waiters", None):
+            self._locks.pop(key, None)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
 
 
 def webhook_secret() -> str:
@@ -112,9 +141,7 @@ class TelegramChannel:
             builder = builder.updater(None)
         if rate_limiter:
             builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-        # Different chats are handled at the same time; one chat's messages keep their order
-        # because the engine serialises each conversation.
-        builder = builder.concurrent_updates(True).post_init(self._post_init)
+        builder = builder.concurrent_updates(PerChatUpdateProcessor()).post_init(self._post_init)
         app = builder.build()
         self.register(app)
         return app
@@ -163,6 +190,7 @@ class TelegramChannel:
                     raise
                 await asyncio.sleep(delay)
                 delay *= 2
+        log.error("a message could not be sent after %d attempts (rate limited)", SEND_ATTEMPTS)
         return None
 
     def _callback_id(self, conversation_id: str, payload: str) -> str:
