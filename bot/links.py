@@ -14,7 +14,7 @@ base64url without padding, so exactly 52 characters:
   secret for this purpose only (``Pseudonymiser.sign("link", ...)``).
 
 Nothing about a person is ever in a payload. Some Telegram clients drop the start payload,
-so each link also gets a short code (``XXXX-XXXX``) that a person can type into the chat; the
+so each link also gets a short code (``ABCD-2345``) that a person can type into the chat; the
 code maps to the payload in ``link_codes``.
 """
 
@@ -122,7 +122,7 @@ def normalise_code(text: str) -> str | None:
 
 
 def format_code(code: str) -> str:
-    """A stored code as shown to people: ``XXXX-XXXX``."""
+    """A stored code as shown to people: ``ABCD-2345``."""
     return f"{code[:4]}-{code[4:]}"
 
 
@@ -262,7 +262,7 @@ class LinkService:
     # -- short codes ------------------------------------------------------------------------
 
     def short_code(self, payload: str, site_id: str, expires_at: datetime) -> str:
-        """A new short code (``XXXX-XXXX``) for a payload, stored until it expires."""
+        """A new short code (``ABCD-2345``) for a payload, stored until it expires."""
         self.site(site_id)
         table = self.store.db.table("link_codes")
         created = self._now().isoformat(timespec="seconds")

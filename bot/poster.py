@@ -191,7 +191,7 @@ class Poster:
 
     words: PosterWording
     url: str  # what the QR code opens
-    code: str  # the short code, XXXX-XXXX
+    code: str  # the short code, ABCD-2345
     chat: str  # the bot's address for people who cannot scan, e.g. t.me/MutualAidBot
     site_name: str
 
