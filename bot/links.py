@@ -230,7 +230,7 @@ class LinkService:
         """Refuse a used single-use nonce; record it when consuming (atomically)."""
         nonce_hash = self._nonce_hash(nonce)
         db = self.store.db
-        with self.store._lock:
+        with self.store.lock:
             if consume:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO used_links (nonce, used_at) VALUES (?, ?)",
@@ -275,7 +275,7 @@ class LinkService:
                 "expires_at": expires_at.astimezone(UTC).isoformat(timespec="seconds"),
                 "created_at": created,
             }
-            with self.store._lock:
+            with self.store.lock:
                 if not list(table.rows_where("code = ?", [code], limit=1)):
                     table.insert(record)
                     return format_code(code)
@@ -290,14 +290,14 @@ class LinkService:
         code = normalise_code(text)
         if code is None:
             return None
-        with self.store._lock:
+        with self.store.lock:
             rows = list(self.store.db.table("link_codes").rows_where("code = ?", [code], limit=1))
         return rows[0]["payload"] if rows else None
 
     def prune_codes(self, older_than: timedelta = timedelta(days=30)) -> int:
         """Delete short codes that expired more than ``older_than`` ago; how many went."""
         cutoff = (self._now() - older_than).isoformat(timespec="seconds")
-        with self.store._lock:
+        with self.store.lock:
             table = self.store.db.table("link_codes")
             count = table.count_where("expires_at < ?", [cutoff])
             table.delete_where("expires_at < ?", [cutoff])

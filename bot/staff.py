@@ -133,7 +133,7 @@ class StaffService:
         if expires <= timedelta(0):
             raise ValueError("an invite must expire in the future")
         now = self._now()
-        with self.store._lock, self.store.db.atomic():
+        with self.store.lock, self.store.db.atomic():
             invites = self.store.db.table("staff_invites")
             invites.delete_where("expires_at < ?", [_iso(now - KEEP_INVITES)])
             while True:
@@ -158,7 +158,7 @@ class StaffService:
         """Enrol a conversation with a code; the site, or None (wrong, used, expired, locked)."""
         now = self._now()
         db = self.store.db
-        with self.store._lock, db.atomic():
+        with self.store.lock, db.atomic():
             db.execute("DELETE FROM staff_attempts WHERE at < ?", [_iso(now - KEEP_ATTEMPTS)])
             if self._locked_until(conversation_id, now) is not None:
                 return None  # refused without looking at the code
@@ -201,7 +201,7 @@ class StaffService:
 
     def locked_until(self, conversation_id: str) -> datetime | None:
         """When enrolment opens again for this conversation, or None if it is open now."""
-        with self.store._lock:
+        with self.store.lock:
             return self._locked_until(conversation_id, self._now())
 
     def _locked_until(self, conversation_id: str, now: datetime) -> datetime | None:
@@ -256,7 +256,7 @@ class StaffService:
 
     def site_of(self, conversation_id: str) -> Site | None:
         """The site a conversation is enrolled for; None if not enrolled or the site is gone."""
-        with self.store._lock:
+        with self.store.lock:
             rows = list(
                 self.store.db.table("staff").rows_where(
                     "conversation_id = ?", [conversation_id], limit=1
@@ -266,7 +266,7 @@ class StaffService:
 
     def forget(self, conversation_id: str) -> None:
         """Un-enrol a conversation and remove its wrong attempts."""
-        with self.store._lock, self.store.db.atomic():
+        with self.store.lock, self.store.db.atomic():
             self.store.db.table("staff").delete_where("conversation_id = ?", [conversation_id])
             self.store.db.table("staff_attempts").delete_where(
                 "conversation_id = ?", [conversation_id]
@@ -278,7 +278,7 @@ class StaffService:
         """Anonymous counts for a site from the events table."""
         now = self._now()
         week, month = _iso(now - timedelta(days=7)), _iso(now - timedelta(days=30))
-        with self.store._lock:
+        with self.store.lock:
             totals = self.store.db.execute(
                 "SELECT kind, COUNT(*), COALESCE(SUM(at >= ?), 0), COALESCE(SUM(at >= ?), 0)"
                 " FROM events WHERE site_id = ? AND kind IN ('start', 'handoff') GROUP BY kind",

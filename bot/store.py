@@ -149,6 +149,8 @@ class TrackerStore:
         self._conn = sqlite3.connect(path, check_same_thread=False)
         self.db = Database(self._conn)
         self._lock = threading.RLock()
+        # Other modules that share the connection (links, staff, Telegram) take this lock.
+        self.lock = self._lock
         with self._lock:
             migrations.apply(self.db)
 

@@ -196,7 +196,7 @@ class TelegramChannel:
     def _callback_id(self, conversation_id: str, payload: str) -> str:
         digest = hashlib.sha256(f"{conversation_id}\x1f{payload}".encode()).hexdigest()[:16]
         callback_id = CALLBACK_PREFIX + digest
-        with self.store._lock:
+        with self.store.lock:
             self.store.db.table("callbacks").upsert(
                 {
                     "id": callback_id,
@@ -210,7 +210,7 @@ class TelegramChannel:
 
     def payload_of(self, callback_id: str, conversation_id: str) -> str | None:
         """The payload behind a button's short id, if it belongs to this conversation."""
-        with self.store._lock:
+        with self.store.lock:
             rows = list(
                 self.store.db.table("callbacks").rows_where(
                     "id = ? and conversation_id = ?", [callback_id, conversation_id], limit=1
@@ -358,7 +358,7 @@ class TelegramChannel:
     def schedule_followup(self, conversation_id: str, chat_id: int, days: int) -> None:
         """Store a check-in; one per conversation, replacing any earlier one."""
         due = (datetime.now(UTC) + timedelta(days=days)).isoformat(timespec="seconds")
-        with self.store._lock:
+        with self.store.lock:
             self.store.db.table("followups").upsert(
                 {
                     "conversation_id": conversation_id,
@@ -372,13 +372,13 @@ class TelegramChannel:
 
     def cancel_followup(self, conversation_id: str) -> None:
         """Remove a pending check-in."""
-        with self.store._lock:
+        with self.store.lock:
             self.store.db.table("followups").delete_where("conversation_id = ?", [conversation_id])
 
     def _claim_due(self, at: str) -> list[tuple[str, str]]:
         """Due check-ins, each claimed once (so a restart never sends one twice)."""
         claimed = []
-        with self.store._lock:
+        with self.store.lock:
             rows = list(
                 self.store.db.table("followups").rows_where(
                     "status = 'pending' and due_at <= ?", [at]
