@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_access import knowledge, options_for, shuffled
+from bot.knowledge import MutualAidOption
 
 
 def audience_of(tracker: Tracker) -> str:
@@ -15,6 +16,13 @@ def audience_of(tracker: Tracker) -> str:
     if tracker.get_intent_of_latest_message() == "family_support":
         return "family"
     return "family" if tracker.get_slot("audience") == "family" else "self"
+
+
+def title_of(option: MutualAidOption) -> str:
+    """The name, with the short name after it when that is different."""
+    if option.short_name == option.name:
+        return option.name
+    return f"{option.name} ({option.short_name})"
 
 
 def yes_no(value: bool) -> str:
@@ -38,9 +46,7 @@ class ActionListOptions(Action):
         groups = [o for o in eligible if o.mutual_aid]
         services = [o for o in eligible if not o.mutual_aid]
         dispatcher.utter_message(response="utter_options_intro")
-        dispatcher.utter_message(
-            text="\n".join(f"- {o.name} ({o.short_name}): {o.summary}" for o in groups)
-        )
+        dispatcher.utter_message(text="\n".join(f"- {title_of(o)}: {o.summary}" for o in groups))
         if services:
             dispatcher.utter_message(response="utter_not_mutual_aid_note")
             dispatcher.utter_message(text="\n".join(f"- {o.name}: {o.summary}" for o in services))
@@ -76,8 +82,7 @@ class ActionOptionDetails(Action):
             helpline = f"\nPhone: {option.helpline.number.value}{hours}"
         dispatcher.utter_message(
             response="utter_option_card",
-            name=option.name,
-            short_name=option.short_name,
+            title=title_of(option),
             summary=option.summary,
             first_meeting=option.first_meeting,
             online=yes_no(option.online),

@@ -32,10 +32,13 @@ async def test_every_line_of_a_listing_has_the_same_shape(engine):
     lines = listing.splitlines()
     groups = [o for o in eligible(engine, "self") if o.mutual_aid]
     assert len(lines) == len(groups)
-    for line, option in zip(lines, groups, strict=False):
-        assert line.startswith("- ")
-        assert "): " in line
-        assert option  # every line is one group, name (short name): summary
+    for option in groups:
+        # Every group gets exactly one line: "- Name (short name): summary".
+        [line] = [line for line in lines if option.summary in line]
+        assert line.startswith(f"- {option.name}")
+        assert line.endswith(f": {option.summary}")
+        if option.short_name != option.name:
+            assert f"({option.short_name})" in line
 
 
 async def test_services_that_are_not_groups_are_marked_as_such(engine):

@@ -172,7 +172,7 @@ async def test_calls_from_a_real_conversation_get_the_same_response(action_serve
 
     details = results["action_option_details"][0]
     assert _responses(details) == ["utter_option_card"]
-    assert details["responses"][0]["name"] == "Alcoholics Anonymous"
+    assert details["responses"][0]["title"] == "Alcoholics Anonymous (AA)"
 
     validated = results["validate_plan_form"][0]
     assert _slot_events(validated)["plan_option"] == "smart_recovery"
@@ -232,7 +232,7 @@ async def test_hand_built_calls_get_the_same_response(action_server, engine):
         action_server,
         _call(engine, "action_option_details", intent="option_details", entities=[option]),
     )
-    assert details["responses"][0]["short_name"] == "NA"
+    assert details["responses"][0]["title"] == "Narcotics Anonymous (NA)"
 
     unknown = {"entity": "option", "value": "no_such_group", "extractor": "payload"}
     not_known = await _both(
