@@ -342,3 +342,29 @@ def test_webhook_secret_is_valid_and_compared_safely():
     assert not secret_matches(secret, secret + "x")
     assert not secret_matches(secret, None)
     assert not secret_matches(secret, "")
+
+
+async def test_updates_of_one_chat_run_in_order_and_other_chats_alongside():
+    import asyncio
+
+    from bot.channels.telegram import PerChatUpdateProcessor
+
+    processor = PerChatUpdateProcessor()
+    log: list[str] = []
+
+    async def work(name: str, pause: float) -> None:
+        log.append(f"{name} start")
+        await asyncio.sleep(pause)
+        log.append(f"{name} end")
+
+    def update(chat_id: int, update_id: int) -> Update:
+        return Update.de_json({"update_id": update_id, "message": message(chat_id, "hi")}, None)
+
+    await asyncio.gather(
+        processor.do_process_update(update(1, 1), work("a1", 0.05)),
+        processor.do_process_update(update(1, 2), work("a2", 0.0)),
+        processor.do_process_update(update(2, 3), work("b1", 0.0)),
+    )
+    assert log.index("a1 end") < log.index("a2 start")  # same chat: one after another
+    assert log.index("b1 end") < log.index("a1 end")  # another chat did not wait
+    assert processor._locks == {}

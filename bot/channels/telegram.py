@@ -77,17 +77,24 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int | None, asyncio.Lock] = {}
+        # chat id -> (lock, updates holding or waiting for it); dropped when unused.
+        self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers under its chat's lock."""
         chat = update.effective_chat if isinstance(update, Update) else None
         key = chat.id if chat is not None else None
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            await coroutine
-        if not lock.locked() and not getattr(lock, "_waiters", None):
-            self._locks.pop(key, None)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
