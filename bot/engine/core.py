@@ -173,7 +173,10 @@ class Engine:
 
     def forget(self, channel: str, chat_id: str) -> bool:
         """Erase everything stored about a chat."""
-        conversation_id = self.conversation_id(channel, chat_id)
+        return self._erase(self.conversation_id(channel, chat_id))
+
+    def _erase(self, conversation_id: str) -> bool:
+        """/forget: the conversation, its staff enrolment, buttons and check-ins."""
         self.staff.forget(conversation_id)
         return self.store.forget(conversation_id)
 
@@ -204,8 +207,7 @@ class Engine:
     async def _handle(self, conversation_id: str, channel: str, raw: str) -> list[BotReply]:
         text = clean_text(raw if isinstance(raw, str) else "")
         if _FORGET.match(text):
-            self.store.forget(conversation_id)
-            self.staff.forget(conversation_id)
+            self._erase(conversation_id)
             return self._standalone("utter_forgotten", channel, conversation_id)
         state = self.store.load(conversation_id) or self._new_state(conversation_id)
         staff_replies = self._staff_command(conversation_id, channel, text, state)
