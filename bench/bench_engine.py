@@ -9,7 +9,10 @@ Measured:
   the NLU model is trained) and warm (the cached model is loaded);
 - whole turns through Engine.handle for many senders, interleaved as real chats are: turns
   per second and p50/p99 latency per turn, overall and by kind of message;
-- peak memory (ru_maxrss) of this process and of the child processes.
+- peak memory (ru_maxrss) of this process and of the child processes;
+- the safety net on the held-out crisis file (tests/crisis_heldout.yml): recall and false
+  alarms against the targets (recall 99% or more, false alarms 3% or less), and the time
+  one safety check takes (patterns and classifier), p50 and p99.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from bot.crisis_eval import evaluate_crisis, load_held_out  # noqa: E402
 from bot.engine import BotReply, Engine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -252,6 +256,7 @@ async def main() -> int:
         warm.note += " (model from cache)" if not warm.trained else " (model retrained!)"
 
         result = await run_turns(engine, args.senders)
+        crisis_rows = crisis_measures(engine)
         engine.store.close()
 
     latencies: list[float] = result["latencies"]  # type: ignore[assignment]
@@ -314,10 +319,43 @@ async def main() -> int:
             ],
         )
     )
+    print(
+        table(
+            "Crisis safety net (held-out file, never trained on)",
+            ["measure", "value"],
+            crisis_rows,
+        )
+    )
     if errors:
         print(f"{errors} turn(s) were answered with the error message.", file=sys.stderr)
         return 1
     return 0
+
+
+def crisis_measures(engine: Engine) -> list[list[str]]:
+    """Recall and false alarms on the held-out file, and the time of one safety check."""
+    held_out = load_held_out(
+        PROJECT_DIR / "tests" / "crisis_heldout.yml",
+        {category.id for category in engine.knowledge.crisis.categories},
+    )
+    evaluation = evaluate_crisis(engine.safety, held_out)
+    messages = [text for texts in held_out.categories.values() for text in texts]
+    timings = []
+    for text in messages * 3:
+        started = time.perf_counter()
+        engine.safety.check(text)
+        timings.append(time.perf_counter() - started)
+    recall_ok = "meets" if evaluation.recall >= 0.99 else "BELOW"
+    alarms_ok = "meets" if evaluation.false_alarm_rate <= 0.03 else "ABOVE"
+    return [
+        ["recall (target 99% or more)", f"{evaluation.recall:.1%} ({recall_ok} target)"],
+        [
+            "false alarms (target 3% or less)",
+            f"{evaluation.false_alarm_rate:.1%} ({alarms_ok} target)",
+        ],
+        ["one safety check, p50 ms", ms(percentile(timings, 50))],
+        ["one safety check, p99 ms", ms(percentile(timings, 99))],
+    ]
 
 
 if __name__ == "__main__":

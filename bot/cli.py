@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.settings import Settings
+from bot.settings import PROJECT_DIR, Settings
 from bot.yamlfiles import ContentError
 
 if TYPE_CHECKING:
@@ -128,12 +128,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Held-out NLU accuracy and a confusion report."""
+    """Held-out NLU accuracy and a confusion report, or the safety net's with --crisis."""
     from bot.engine.config import load_config
     from bot.evaluate import evaluate
     from bot.training_data import TrainingData
 
     settings = _settings(args)
+    if args.crisis:
+        return _evaluate_crisis(settings, args)
     config = load_config(settings.config_path)
     data = TrainingData.load(settings.dialogues_dir / "nlu.yml")
     result = evaluate(config.pipeline_specs(), data)
@@ -141,6 +143,36 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.show_misses:
         for true, guess, text in result.misses:
             print(f"  miss: {true} -> {guess}: {text}")
+    return 0
+
+
+def _evaluate_crisis(settings: Settings, args: argparse.Namespace) -> int:
+    """Recall and false alarms of the safety net on a held-out crisis file."""
+    from bot.crisis_eval import evaluate_crisis, load_held_out
+    from bot.knowledge import Knowledge
+    from bot.safety import SafetyNet, ordinary_messages
+    from bot.training_data import TrainingData
+
+    path = Path(args.test_file) if args.test_file else PROJECT_DIR / "tests" / "crisis_heldout.yml"
+    if not path.is_file():
+        print(
+            f"error: no held-out crisis file at {path} (give one with --test-file)",
+            file=sys.stderr,
+        )
+        return 2
+    knowledge = Knowledge(settings.knowledge_dir)
+    labels = {category.id for category in knowledge.crisis.categories}
+    try:
+        held_out = load_held_out(path, labels)
+    except (ContentError, ValueError) as exc:  # the file and line are in the message
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    training = TrainingData.load(settings.dialogues_dir / "nlu.yml")
+    net = SafetyNet.from_knowledge(
+        knowledge.crisis, settings.knowledge_dir / "crisis_examples", ordinary_messages(training)
+    )
+    result = evaluate_crisis(net, held_out)
+    print(result.report(show_misses=args.show_misses))
     return 0
 
 
@@ -362,6 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
     evaluate = sub.add_parser("evaluate", parents=[common], help="held-out NLU accuracy")
     evaluate.add_argument("--show-misses", action="store_true", help="list wrong predictions")
+    evaluate.add_argument(
+        "--crisis",
+        action="store_true",
+        help="the safety net instead: recall and false alarms per crisis category",
+    )
+    evaluate.add_argument(
+        "--test-file",
+        metavar="FILE",
+        help="with --crisis: the held-out file (default: tests/crisis_heldout.yml)",
+    )
     evaluate.set_defaults(func=cmd_evaluate)
 
     link = sub.add_parser(

@@ -85,7 +85,8 @@ class SupportLine(Strict):
     hours: Fact
     what_for: str
     # Lines about one topic (gambling) are shown only when that topic comes up.
-    topic: Literal["general", "gambling"] = "general"
+    # safeguarding lines appear only in the crisis replies that need them.
+    topic: Literal["general", "gambling", "safeguarding"] = "general"
 
 
 class SupportLinesFile(Strict):
@@ -177,13 +178,23 @@ class LanguageFile(Strict):
     framing: list[FramingRule] = Field(min_length=1)
     max_grade: float = Field(gt=0, le=12)
     readability_exceptions: list[ReadabilityException] = []
+    # Cheerful words ("good to hear") fit only a reply to the bot's own "how are you?": said
+    # to anything else they can answer a hidden crisis with cheer.
+    cheerful: list[FramingRule] = []
+    cheerful_allowed: list[str] = []
 
 
 class CrisisCategory(Strict):
     """One kind of crisis, the words that signal it, and the reply it gets."""
 
     id: str = Field(pattern=_ID)
+    label: str = Field(min_length=3)
     response: str = Field(pattern=r"^utter_")
+    # The support line whose number must come first in the reply (999 for immediate danger).
+    first_line: str = Field(pattern=_ID)
+    # The same kind of crisis about the other person (overdose: the writer or someone else);
+    # the classifier decides which of the two a message is about.
+    counterpart: str | None = None
     patterns: list[str] = Field(min_length=1)
 
     @field_validator("patterns")
@@ -197,11 +208,43 @@ class CrisisCategory(Strict):
         return patterns
 
 
+class CrisisClassifierSettings(Strict):
+    """The trained classifier's threshold, chosen for recall on the held-out file."""
+
+    threshold: float = Field(gt=0, lt=1)
+    # Word windows over long run-on sentences count for this share of their probability.
+    window_weight: float = Field(default=1.0, gt=0, le=1)
+
+
 class CrisisFile(Strict):
     """knowledge/crisis.yml: checked before anything else on every message."""
 
+    classifier: CrisisClassifierSettings
     categories: list[CrisisCategory] = Field(min_length=1)
+    past: list[str] = []
     ignore: list[str] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CrisisFile:
+        ids = [category.id for category in self.categories]
+        for index, category in enumerate(self.categories):
+            if ids.count(category.id) > 1:
+                raise FieldError(
+                    ("categories", index, "id"), f"category '{category.id}' appears twice"
+                )
+            if category.counterpart is not None and category.counterpart not in ids:
+                raise FieldError(
+                    ("categories", index, "counterpart"),
+                    f"counterpart '{category.counterpart}' is not a category",
+                )
+        return self
+
+    def category(self, category_id: str) -> CrisisCategory:
+        """The category with this id."""
+        for category in self.categories:
+            if category.id == category_id:
+                return category
+        raise KeyError(category_id)
 
 
 # The answers a person may choose to share with their site's referral form (prefill keys).

@@ -70,6 +70,17 @@ class LanguageChecker:
         self.rules = rules
         self._framing = [(re.compile(r.pattern, re.IGNORECASE), r) for r in rules.framing]
         self._exceptions = {e.response for e in rules.readability_exceptions}
+        self._cheerful = [(re.compile(r.pattern, re.IGNORECASE), r) for r in rules.cheerful]
+
+    def cheer(self, name: str, text: str) -> list[str]:
+        """Cheerful wording in a response that does not answer the bot's own question."""
+        if name in self.rules.cheerful_allowed:
+            return []
+        return [
+            f'"{match.group(0)}": {rule.reason}'
+            for pattern, rule in self._cheerful
+            if (match := pattern.search(text))
+        ]
 
     def framing(self, text: str) -> list[str]:
         """Each framing problem in the text, with its reason."""
@@ -125,6 +136,7 @@ def check_content(domain: Domain, knowledge: Knowledge) -> list[Finding]:
             texts = [variation.text] + [b.title for b in variation.buttons]
             for text in texts:
                 findings += [Finding(name, p) for p in checker.framing(text)]
+                findings += [Finding(name, p) for p in checker.cheer(name, text)]
             problem = checker.readability(name, variation.text)
             if problem:
                 findings.append(Finding(name, problem))

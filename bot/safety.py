@@ -1,59 +1,23 @@
-"""Crisis interception: checked on every message, before NLU, in every state.
+"""The safety net: checked on every message, before NLU, in every state.
 
-The patterns live in knowledge/crisis.yml. Text is normalised first (case, repeated letters,
-common text-speak and apostrophes) so typos and slang still match. There is no risk score:
-any match gets the emergency signposting at once (NICE NG225 advises against risk tools).
+A message is a crisis if the patterns in knowledge/crisis.yml OR the trained classifier
+(bot/crisis_model.py) say so. Both read the whole text and each sentence of it, before any
+cutting: only what goes to NLU is capped. There is no risk score: any crisis gets the
+emergency signposting for its category at once (NICE NG225 advises against risk tools).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
 
+from bot.crisis_model import CrisisClassifier, load_examples, train_cached
+from bot.crisis_text import normalise, segments, segments_by_kind
 from bot.knowledge import CrisisFile
+from bot.training_data import TrainingData
 
-_REPEATS = re.compile(r"(\w)\1{2,}")
-_SPACES = re.compile(r"\s+")
-# Text-speak, expanded in this order: longer forms first, so "od'd" is not read as "od".
-_SPEAK: list[tuple[str, str]] = [
-    (r"\bu\b", "you"),
-    (r"\bur\b", "your"),
-    (r"\bim\b", "i am"),
-    (r"\bi'm\b", "i am"),
-    (r"\bdont\b", "don't"),
-    (r"\bcant\b", "can't"),
-    (r"\bwanna\b", "want to"),
-    (r"\bgonna\b", "going to"),
-    (r"\bplz\b", "please"),
-    (r"\bpls\b", "please"),
-    (r"\bkms\b", "kill myself"),
-    (r"\bod'd\b", "overdosed"),
-    (r"\bod'?ed\b", "overdosed"),
-    (r"\bod'?ing\b", "overdosing"),
-    # "odd" is an ordinary word ("that's odd"); only right after a person is it "OD'd".
-    (
-        r"\b(i|he|she|they|we|mate|friend|partner|son|daughter|brother|sister) odd\b",
-        r"\1 overdosed",
-    ),
-    (r"\bod\b", "overdose"),
-    (r"\bunalive\b", "kill"),
-]
-_SPEAK_PATTERNS = [(re.compile(pattern), replacement) for pattern, replacement in _SPEAK]
-
-
-def normalise(text: str, *, repeats: int = 2) -> str:
-    """Lower-case, plain-ASCII apostrophes, squeezed repeats and spaces, expanded text-speak.
-
-    A run of three or more of one character becomes ``repeats`` of it: two by default
-    ("sooo" -> "soo", "killll" -> "kill"), or one ("dieee" -> "die").
-    """
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
-    text = _REPEATS.sub(r"\1" * repeats, text)
-    text = _SPACES.sub(" ", text).strip()
-    for pattern, replacement in _SPEAK_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+__all__ = ["CrisisDetector", "CrisisFinding", "SafetyNet", "normalise", "segments"]
 
 
 class CrisisDetector:
@@ -61,29 +25,123 @@ class CrisisDetector:
 
     def __init__(self, crisis: CrisisFile) -> None:
         self.categories = [
-            (category.id, category.response, [re.compile(p) for p in category.patterns])
+            (category.id, [re.compile(p) for p in category.patterns])
             for category in crisis.categories
         ]
         self.ignore = [re.compile(p) for p in crisis.ignore]
+        self.past = [re.compile(p) for p in crisis.past]
+        self._ignore_any_case = [re.compile(p, re.IGNORECASE) for p in crisis.ignore]
+
+    def without_ignored(self, text: str) -> str:
+        """The text with idioms on the ignore list taken out (line breaks kept)."""
+        for pattern in self._ignore_any_case:
+            text = pattern.sub(" ", text)
+        return text
 
     def check(self, text: str) -> str | None:
-        """The id of the crisis category the text signals, or None."""
-        # Stretched words ("i want to dieeee") only match once squeezed to one letter,
-        # doubled letters ("kill", "too") only with two: both readings are checked.
-        readings = dict.fromkeys((normalise(text), normalise(text, repeats=1)))
+        """The id of the crisis category the text signals, or None.
+
+        The whole text is read, and each sentence; a sentence told about the past (a
+        ``past:`` marker in it) is left to the classifier.
+        """
+        sentences, _windows = segments_by_kind(text)
+        if len(sentences) > 1:
+            sentences = sentences[1:]  # each sentence; together they are the whole text
         cleaned = []
-        for reading in readings:
-            for pattern in self.ignore:
-                reading = pattern.sub(" ", reading)
-            cleaned.append(reading)
-        for category_id, _response, patterns in self.categories:
+        for sentence in sentences:
+            # Stretched words ("i want to dieeee") only match once squeezed to one letter,
+            # doubled letters ("kill", "too") only with two: both readings are checked.
+            for reading in dict.fromkeys((normalise(sentence), normalise(sentence, repeats=1))):
+                if any(p.search(reading) for p in self.past):
+                    continue
+                for pattern in self.ignore:
+                    reading = pattern.sub(" ", reading)
+                cleaned.append(reading)
+        for category_id, patterns in self.categories:
             if any(p.search(reading) for p in patterns for reading in cleaned):
                 return category_id
         return None
 
-    def response_for(self, category_id: str) -> str:
-        """The response that answers a category."""
-        for known, response, _patterns in self.categories:
-            if known == category_id:
-                return response
-        raise KeyError(category_id)
+
+@dataclass(frozen=True)
+class CrisisFinding:
+    """What the safety net found: the category, and which net caught it."""
+
+    category: str
+    by_patterns: bool
+    by_classifier: bool
+
+
+class SafetyNet:
+    """Patterns or classifier: either one is enough to answer a message as a crisis."""
+
+    def __init__(self, crisis: CrisisFile, classifier: CrisisClassifier | None) -> None:
+        self.crisis = crisis
+        self.patterns = CrisisDetector(crisis)
+        self.classifier = classifier
+        self.counterparts = {c.id: c.counterpart for c in crisis.categories if c.counterpart}
+        self.urgent = {c.id: c.first_line == "emergency" for c in crisis.categories}
+
+    @classmethod
+    def from_knowledge(
+        cls, crisis: CrisisFile, examples_dir: Path, ordinary: list[str] | None = None
+    ) -> SafetyNet:
+        """Train the classifier and combine it with the patterns.
+
+        ``ordinary`` are everyday messages (the NLU examples of dialogues/nlu.yml), used as
+        further negatives beside the hard negatives in knowledge/crisis_examples/.
+        """
+        labels = {category.id for category in crisis.categories}
+        examples = load_examples(examples_dir, labels)
+        settings = crisis.classifier
+        classifier = train_cached(
+            examples, ordinary or [], settings.threshold, settings.window_weight
+        )
+        return cls(crisis, classifier)
+
+    def check(self, text: str) -> CrisisFinding | None:
+        """The crisis in a message, or None. Reads all of it, however long."""
+        by_patterns = self.patterns.check(text)
+        # Idioms on the ignore list ("killing time") are taken out for the classifier too.
+        scored = (
+            self.classifier.read(self.patterns.without_ignored(text)) if self.classifier else None
+        )
+        by_classifier = scored is not None and scored.score >= self.crisis.classifier.threshold
+        if by_patterns is None and not by_classifier:
+            return None
+        category = by_patterns or (scored.category if scored else None)
+        if category is None:  # pragma: no cover - by_classifier implies a score
+            return None
+        # Both nets fired on different kinds: the one that puts 999 first wins.
+        if (
+            by_classifier
+            and scored is not None
+            and self.urgent.get(scored.category)
+            and not self.urgent.get(category)
+        ):
+            category = scored.category
+        counterpart = self.counterparts.get(category)
+        # Whose overdose it is decides the reply: the classifier was trained on both.
+        if (
+            counterpart
+            and scored is not None
+            and scored.probabilities.get(counterpart, 0.0)
+            > scored.probabilities.get(category, 0.0)
+        ):
+            category = counterpart
+        return CrisisFinding(category, by_patterns is not None, by_classifier)
+
+    def category_of(self, text: str) -> str | None:
+        """Just the category id, or None."""
+        finding = self.check(text)
+        return finding.category if finding else None
+
+
+# NLU intents whose examples are not ordinary messages for the classifier: asking for help
+# now is close enough to a crisis that it must not be taught as "not a crisis".
+NOT_ORDINARY = {"get_help", "crisis"}
+
+
+def ordinary_messages(training: TrainingData) -> list[str]:
+    """Everyday messages from dialogues/nlu.yml, as extra negatives for the classifier."""
+    return [example.text for intent, example in training.examples if intent not in NOT_ORDINARY]

@@ -98,6 +98,8 @@ class SiteStats(BaseModel):
     site_id: str
     starts: WindowCounts
     handoffs: WindowCounts
+    # Crisis signposting, counted with no text and no conversation id (hazard log).
+    crisis: WindowCounts = WindowCounts()
     # Field names shared with the referral form (all time), most used first.
     fields: dict[str, int]
 
@@ -281,7 +283,8 @@ class StaffService:
         with self.store.lock:
             totals = self.store.db.execute(
                 "SELECT kind, COUNT(*), COALESCE(SUM(at >= ?), 0), COALESCE(SUM(at >= ?), 0)"
-                " FROM events WHERE site_id = ? AND kind IN ('start', 'handoff') GROUP BY kind",
+                " FROM events WHERE site_id = ? AND kind IN ('start', 'handoff', 'crisis')"
+                " GROUP BY kind",
                 [week, month, site_id],
             ).fetchall()
             shared = self.store.db.execute(
@@ -303,6 +306,7 @@ class StaffService:
             site_id=site_id,
             starts=counts.get("start", WindowCounts()),
             handoffs=counts.get("handoff", WindowCounts()),
+            crisis=counts.get("crisis", WindowCounts()),
             fields=dict(sorted(fields.items(), key=lambda item: (-item[1], item[0]))),
         )
 
@@ -312,6 +316,7 @@ STATS_LABELS = {
     "title": "Numbers for {site}",
     "starts": "Chats started from your links",
     "handoffs": "Chats sent on to your referral form",
+    "crisis": "Times the bot gave emergency help numbers",
     "fields": "Details people chose to share with the form",
     "last_7_days": "Last 7 days",
     "last_30_days": "Last 30 days",
@@ -324,7 +329,8 @@ def format_stats(stats: SiteStats, site_name: str, labels: dict[str, str] | None
     """The numbers in plain English, one short line each."""
     text = {**STATS_LABELS, **(labels or {})}
     lines = [text["title"].format(site=site_name), ""]
-    for key, counts in (("starts", stats.starts), ("handoffs", stats.handoffs)):
+    windows = (("starts", stats.starts), ("handoffs", stats.handoffs), ("crisis", stats.crisis))
+    for key, counts in windows:
         lines.append(text[key])
         for window in ("last_7_days", "last_30_days", "all_time"):
             lines.append(f"- {text[window]}: {getattr(counts, window)}")

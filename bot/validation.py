@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.crisis_model import load_examples
 from bot.domain import BUILTIN_ACTIONS, BUILTIN_INTENTS, Domain, PayloadButton
 from bot.engine.config import load_config
 from bot.engine.core import CRISIS_ACTION, CRISIS_INTENT, START_INTENT
@@ -35,6 +36,8 @@ from bot.yamlfiles import ContentError
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z0-9_\-]+)(?P<entities>\{.*\})?$")
 MIN_EXAMPLES = 15
+# Intents the engine sets itself, never the NLU: /start links, and crisis (the safety net).
+ENGINE_INTENTS = {START_INTENT, CRISIS_INTENT}
 
 
 def _steps(rules: list[Rule]) -> list[UserStep | ActionStep]:
@@ -54,8 +57,13 @@ def check_dialogues(
     for intent, _ in training.examples:
         examples[intent] = examples.get(intent, 0) + 1
     for intent in domain.intents:
-        if intent not in examples and intent not in BUILTIN_INTENTS | {START_INTENT}:
+        if intent not in examples and intent not in BUILTIN_INTENTS | ENGINE_INTENTS:
             problems.append(f"intent '{intent}' has no NLU examples")
+        elif intent == CRISIS_INTENT and intent in examples:
+            problems.append(
+                f"nlu.yml: intent '{CRISIS_INTENT}' is set by the safety net only; its examples "
+                "belong in knowledge/crisis_examples/"
+            )
         elif intent in examples and examples[intent] < MIN_EXAMPLES:
             problems.append(
                 f"intent '{intent}' has {examples[intent]} examples; at least {MIN_EXAMPLES}"
@@ -202,9 +210,16 @@ def validate_all(settings: Settings, action_names: set[str] | None = None) -> li
     try:
         knowledge = Knowledge(settings.knowledge_dir)
         knowledge.load_all()
+        line_ids = {line.id for line in knowledge.support_lines}
+        labels = {category.id for category in knowledge.crisis.categories}
         for category in knowledge.crisis.categories:
             if category.response not in domain.responses:
                 problems.append(f"crisis.yml: response '{category.response}' is not in the domain")
+            if category.first_line not in line_ids:
+                problems.append(
+                    f"crisis.yml: first_line '{category.first_line}' is not a support line"
+                )
+        load_examples(settings.knowledge_dir / "crisis_examples", labels)
         problems.extend(check_knowledge(domain, knowledge))
     except ContentError as exc:
         problems.append(str(exc))

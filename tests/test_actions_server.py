@@ -179,7 +179,7 @@ async def test_calls_from_a_real_conversation_get_the_same_response(action_serve
 
     assert _responses(results["action_fallback"][0]) == ["utter_fallback_rephrase"]
     crisis = results["action_crisis_support"]
-    assert _responses(crisis[0]) == ["utter_crisis_suicide"]
+    assert _responses(crisis[0]) == ["utter_crisis_suicidal_thoughts"]
     assert _responses(crisis[1]) == ["utter_get_help"]
     assert "116 123" in crisis[1]["responses"][0]["lines"]
 
@@ -242,12 +242,12 @@ async def test_hand_built_calls_get_the_same_response(action_server, engine):
     assert _responses(not_known) == ["utter_option_unknown"]
     assert not_known["events"][0]["event"] == "followup"
 
-    crisis_type = {"entity": "crisis_type", "value": "overdose", "extractor": "safety"}
+    crisis_type = {"entity": "crisis_type", "value": "overdose_other", "extractor": "safety"}
     crisis = await _both(
         action_server,
         _call(engine, "action_crisis_support", intent="crisis", entities=[crisis_type]),
     )
-    assert _responses(crisis) == ["utter_crisis_overdose"]
+    assert _responses(crisis) == ["utter_crisis_overdose_other"]
 
     for value, kept in (("aa", "aa"), ("no_such_group", None)):
         call = _call(

@@ -244,22 +244,37 @@ async def test_unknown_option_in_an_offered_payload_is_handled(engine):
 # ----- crisis -----------------------------------------------------------------------------
 
 
-async def test_crisis_during_the_form_comes_first_and_the_form_continues(engine):
+async def test_crisis_during_the_form_pauses_it_until_the_person_chooses_to_go_on(engine):
     await start_form(engine)
     await say(engine, PICK_AA)
     replies = await say(engine, CRISIS)
     text = texts(replies)
-    assert "999" in text
     assert "116 123" in text
+    assert "999" in text
     assert ASK_FORMAT not in text
     assert ONLINE not in payloads(replies)
     state = state_of(engine)
-    assert state.active_loop == "plan_form"
-    assert state.requested_slot == "plan_format"
+    assert state.active_loop is None
+    assert state.slots["paused_form"] == "plan_form"
 
+    # A denial gets a kind reply that keeps help in reach; the form does not come back.
+    replies = await say(engine, "please just ignore what i said")
+    assert ASK_FORMAT not in texts(replies)
+    assert "/get_help" in payloads(replies)
+    assert "/resume_form" in payloads(replies)
+    assert state_of(engine).active_loop is None
+
+    replies = await say(engine, "/resume_form")
+    assert ASK_FORMAT in texts(replies)
+    assert state_of(engine).slots["paused_form"] is None
     replies = await say(engine, ONLINE)
     assert ASK_WHEN in texts(replies)
     assert state_of(engine).slots["plan_format"] == "online"
+
+
+async def test_nothing_to_resume_is_said_kindly(engine):
+    replies = await say(engine, "/resume_form")
+    assert "nothing to go back to" in texts(replies)
 
 
 async def test_crisis_on_the_very_first_message(engine):

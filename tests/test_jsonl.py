@@ -231,3 +231,12 @@ def test_cli_jsonl_survives_bytes_that_are_not_utf8(tmp_path, models_dir):
     assert "error" in outputs[0][0]
     assert "error" in outputs[1][0]
     check_shape(outputs[2], "café")
+
+
+async def test_a_crisis_at_the_end_of_a_very_long_line_is_answered(engine):
+    from bot.channels.jsonl import answer_line
+
+    long = "we had a chat about the weekend and the weather and the match. " * 150
+    line = json.dumps({"sender": "long", "message": long + "i want to kill myself tonight"})
+    result = await answer_line(engine, line)
+    assert "999" in result[0]["text"]

@@ -230,16 +230,18 @@ def test_no_option_files(tmp_path):
 def test_bad_crisis_pattern_names_line(knowledge_copy):
     path = knowledge_copy / "crisis.yml"
     text = path.read_text(encoding="utf-8")
-    broken = text.replace('      - "\\\\bchest pains?\\\\b"\n', '      - "(chest pain"\n', 1)
+    broken = text.replace(
+        '      - "\\\\b(the dts|delirium tremens)\\\\b"\n', '      - "(the dts"\n', 1
+    )
     assert broken != text
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(ContentError) as caught:
         Knowledge(knowledge_copy).load_all()
     assert caught.value.path == str(path)
     # the 'patterns:' key of the medical_emergency category
-    assert caught.value.line == line_containing(broken, "id: medical_emergency") + 2
-    assert caught.value.message.startswith("categories.1.patterns: ")
-    assert "bad pattern '(chest pain'" in caught.value.message
+    assert caught.value.line == line_containing(broken, "id: medical_emergency") + 4
+    assert caught.value.message.startswith("categories.2.patterns: ")
+    assert "bad pattern '(the dts'" in caught.value.message
 
 
 # --- sites --------------------------------------------------------------------------------

@@ -94,3 +94,24 @@ def test_a_hard_response_is_reported(tmp_path):
     )
     assert CHECKER.readability("utter_x", hard)
     assert CHECKER.readability("utter_option_card", hard) is None  # a listed exception
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Good to hear. What would you like to do?", "Glad to hear it!", "That's great.", "Brilliant"],
+)
+def test_cheer_is_caught_outside_replies_to_the_bots_own_question(text):
+    assert CHECKER.cheer("utter_anything", text)
+
+
+def test_cheer_is_allowed_where_the_bot_asked_how_the_person_is():
+    rules = KNOWLEDGE.language.model_copy(update={"cheerful_allowed": ["utter_checkin_good"]})
+    checker = LanguageChecker(rules)
+    assert checker.cheer("utter_checkin_good", "Good to hear.") == []
+    assert checker.cheer("utter_glad", "Good to hear.")
+
+
+def test_no_response_is_cheerful_unasked():
+    for name, variations in DOMAIN.responses.items():
+        for variation in variations:
+            assert not CHECKER.cheer(name, variation.text), name

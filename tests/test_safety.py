@@ -1,7 +1,8 @@
-"""The crisis detector, with the real knowledge/crisis.yml.
+"""The safety net with the real knowledge/: patterns OR the trained classifier.
 
 A miss here can cost a life, a false alarm costs a kind message. Realistic phrases that the
-patterns once missed are kept (with the pattern added for each) so they stay caught.
+patterns once missed are kept so they stay caught. The held-out measure of the whole net is
+in tests/test_crisis_eval.py; these are the cases each net must get right on its own terms.
 """
 
 from __future__ import annotations
@@ -10,20 +11,42 @@ import pytest
 
 from bot.domain import Domain
 from bot.knowledge import Knowledge
-from bot.safety import CrisisDetector, normalise
+from bot.safety import CrisisDetector, SafetyNet, normalise, ordinary_messages
 from bot.settings import PROJECT_DIR
 from bot.training_data import TrainingData
 
-CATEGORIES = {"suicide", "self_harm", "overdose", "medical_emergency", "danger"}
+KNOWLEDGE = Knowledge(PROJECT_DIR / "knowledge")
+CATEGORIES = {category.id for category in KNOWLEDGE.crisis.categories}
+# The kinds the first patterns had, and the categories that now answer each.
+SUICIDE = {"suicidal_thoughts", "suicide_plan"}
+OVERDOSE = {"overdose_self", "overdose_other", "medical_emergency"}
+DANGER = {"domestic_abuse", "violence"}
+KINDS = {
+    "suicide": SUICIDE,
+    "self_harm": {"self_harm"},
+    "overdose": OVERDOSE,
+    "medical_emergency": {"medical_emergency", "overdose_other", "overdose_self"},
+    "danger": DANGER,
+}
 
 
 @pytest.fixture(scope="module")
 def detector() -> CrisisDetector:
-    return CrisisDetector(Knowledge(PROJECT_DIR / "knowledge").crisis)
+    return CrisisDetector(KNOWLEDGE.crisis)
 
 
-def missed(text: str, category: str, pattern: str) -> object:
-    """A realistic crisis phrase the first patterns missed, and the pattern added for it."""
+@pytest.fixture(scope="module")
+def net() -> SafetyNet:
+    training = TrainingData.load(PROJECT_DIR / "dialogues" / "nlu.yml")
+    return SafetyNet.from_knowledge(
+        KNOWLEDGE.crisis,
+        PROJECT_DIR / "knowledge" / "crisis_examples",
+        ordinary_messages(training),
+    )
+
+
+def missed(text: str, category: str) -> object:
+    """A realistic crisis phrase the first patterns missed."""
     return pytest.param(text, category, id=f"once-missed-{text}")
 
 
@@ -91,154 +114,115 @@ CAUGHT = [
 ]
 
 MISSED = [
-    missed(
-        "thinking of ending it all",
-        "suicide",
-        r'"\\bend(ing)? (it all|my life|things)\\b" (the pattern has no "ending")',
-    ),
-    missed("thinking of ending my life", "suicide", r'"\\bend(ing)? (it all|my life|things)\\b"'),
-    missed(
-        "i want to end it",
-        "suicide",
-        r'"\\b(want|wanna|going|gonna|planning|about) to end it\\b"',
-    ),
-    missed(
-        "i don't want to be alive anymore",
-        "suicide",
-        r'"\\b(don\'?t|do not) want to (be here|be alive|live|wake up)" (add "be alive")',
-    ),
-    missed(
-        "i want to be dead",
-        "suicide",
-        r'"\\b(want|wanna) to be dead\\b"',
-    ),
-    missed(
-        "life isn't worth living",
-        "suicide",
-        r'"\\b(not|isn\'?t) worth living\\b"',
-    ),
-    missed(
-        "what's the point in living",
-        "suicide",
-        r'"\\bwhat\'?s the point (in|of) (living|going on|being alive)\\b"',
-    ),
-    missed("going to top myself", "suicide", r'"\\btop (my ?self|meself)\\b"'),
-    missed(
-        "i've taken all my pills",
-        "overdose",
-        r'"\\b(took|taken|swallowed) (too many|too much|all (my|the|of my)) '
-        r'(pills|tablets|meds)\\b" (the pattern only has "took")',
-    ),
-    missed(
-        "i took a load of pills",
-        "overdose",
-        r'"\\b(took|taken|swallowed) (a load of|loads of|a whole|a full) '
-        r'(pills|tablets|meds|packet|box|bottle)"',
-    ),
-    missed(
-        "he's turned blue",
-        "overdose",
-        r'"\\b(turn(ed|ing)|gone|going) blue\\b"',
-    ),
-    missed("she's unresponsive", "overdose", r'"\\b(unresponsive|not responding)\\b"'),
-    missed(
-        "i burned myself again",
-        "self_harm",
-        r'"\\b(cut|cutting|hurt|hurting|burn|burnt|burned|burning|harm|harming) '
-        r'(my ?self|meself)\\b"',
-    ),
-    missed(
-        "i think she's having a heart attack",
-        "medical_emergency",
-        r'"\\b(heart attack|stroke|can\'?t breathe properly)\\b"',
-    ),
-    missed(
-        "he said he'll kill me",
-        "danger",
-        r'"\\b(he|she|they)(\'ll| will| said (he|she|they)\'?ll) (hurt|kill|hit) me\\b"',
-    ),
-    missed(
-        "my partner hits me",
-        "danger",
-        r'"\\b(hits|beats|hurts|chokes|strangles) me\\b"',
-    ),
+    missed("thinking of ending it all", "suicide"),
+    missed("thinking of ending my life", "suicide"),
+    missed("i want to end it", "suicide"),
+    missed("i don't want to be alive anymore", "suicide"),
+    missed("i want to be dead", "suicide"),
+    missed("life isn't worth living", "suicide"),
+    missed("what's the point in living", "suicide"),
+    missed("going to top myself", "suicide"),
+    missed("i've taken all my pills", "overdose"),
+    missed("i took a load of pills", "overdose"),
+    missed("he's turned blue", "overdose"),
+    missed("she's unresponsive", "overdose"),
+    missed("i burned myself again", "self_harm"),
+    missed("i think she's having a heart attack", "medical_emergency"),
+    missed("he said he'll kill me", "danger"),
+    missed("my partner hits me", "danger"),
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), CAUGHT + MISSED)
-def test_crisis_is_caught(detector, text, category):
-    assert detector.check(text) == category
-
-
-def nlu_crisis_examples() -> list[object]:
-    data = TrainingData.load(PROJECT_DIR / "dialogues" / "nlu.yml")
-    params: list[object] = []
-    for intent, example in data.examples:
-        if intent != "crisis":
-            continue
-        params.append(example.text)
-    return params
-
-
-@pytest.mark.parametrize("text", nlu_crisis_examples())
-def test_every_crisis_training_example_is_caught(detector, text):
-    # The NLU's crisis intent is only a second net: the detector must catch these itself.
-    assert detector.check(text) in CATEGORIES
+@pytest.mark.parametrize(("text", "kind"), CAUGHT + MISSED)
+def test_crisis_is_caught_with_a_fitting_reply(net, text, kind):
+    finding = net.check(text)
+    assert finding is not None, text
+    assert finding.category in KINDS[kind]
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "category"),
     [
-        "what groups are there",
-        "i'm killing time",
-        "im just killing time till my appointment",
-        "tell me about AA",
-        "dying to know more",
-        "i'm dying for a brew",
-        "I want to stop drinking",
-        "i want to stop using",
-        "that's odd",
-        "is it odd to go on my own",
-        "i'm not sure",
-        "not now thanks",
-        "can i bring someone",
-        "what happens at a meeting",
-        "i drink too much at the weekend",
-        "my mum drinks too much",
-        "how do i stop smoking weed",
-        "i want to get off the gear",
-        "is it safe to go alone",
-        "i'm on probation",
-        "help",
-        "",
-        "   ",
-        "👍",
+        ("i've taken too many of my tablets", "overdose_self"),
+        ("i think i've overdosed", "overdose_self"),
+        ("my mate's overdosed and won't wake up", "overdose_other"),
+        ("she took too many pills and she's not responding", "overdose_other"),
     ],
 )
-def test_ordinary_messages_do_not_fire(detector, text):
+def test_whose_overdose_it_is_decides_the_reply(net, text, category):
+    finding = net.check(text)
+    assert finding is not None
+    assert finding.category == category
+
+
+ORDINARY = [
+    "what groups are there",
+    "i'm killing time",
+    "im just killing time till my appointment",
+    "tell me about AA",
+    "dying to know more",
+    "i'm dying for a brew",
+    "I want to stop drinking",
+    "i want to stop using",
+    "that's odd",
+    "is it odd to go on my own",
+    "i'm not sure",
+    "not now thanks",
+    "can i bring someone",
+    "what happens at a meeting",
+    "i drink too much at the weekend",
+    "my mum drinks too much",
+    "how do i stop smoking weed",
+    "i want to get off the gear",
+    "is it safe to go alone",
+    "i'm on probation",
+    "help",
+    "",
+    "   ",
+    "👍",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_messages_do_not_fire(net, detector, text):
     assert detector.check(text) is None
+    assert net.check(text) is None
 
 
-def test_killing_time_is_ignored_but_not_what_follows(detector):
+def test_killing_time_is_ignored_but_not_what_follows(detector, net):
     assert detector.check("killing time") is None
-    assert detector.check("killing time then i'm going to kill myself") == "suicide"
+    assert detector.check("killing time then i'm going to kill myself") in SUICIDE
+    assert net.check("killing time then i'm going to kill myself") is not None
 
 
-def test_first_category_in_file_order_wins(detector):
-    # Overdose comes before suicide in crisis.yml: the more urgent answer is given.
-    assert detector.check("i took an overdose to kill myself") == "overdose"
+def test_the_more_urgent_category_wins(detector):
+    # Overdose comes before suicide in crisis.yml: the answer that puts 999 first is given.
+    assert detector.check("i took an overdose to kill myself") == "overdose_self"
 
 
-def test_every_category_has_a_response_in_the_domain(detector):
+def test_every_category_has_a_response_and_a_first_line():
     domain = Domain.load(PROJECT_DIR / "dialogues" / "domain.yml")
-    assert {category for category, _, _ in detector.categories} == CATEGORIES
-    for category in CATEGORIES:
-        assert detector.response_for(category) in domain.responses
+    lines = {line.id for line in KNOWLEDGE.support_lines}
+    for category in KNOWLEDGE.crisis.categories:
+        assert category.response in domain.responses
+        assert category.first_line in lines
 
 
-def test_response_for_unknown_category_is_key_error(detector):
-    with pytest.raises(KeyError):
-        detector.response_for("not_a_category")
+def test_a_crisis_said_only_at_the_end_of_a_long_message_is_caught(net):
+    filler = "we went to the shops and then had tea and talked about the weekend. " * 80
+    assert len(filler) > 5000
+    finding = net.check(filler + "honestly i cant see a way through and want to die")
+    assert finding is not None
+    assert finding.category in SUICIDE
+
+
+def test_the_classifier_catches_what_no_pattern_names(net, detector):
+    text = "ive given my dog to my sister and sorted out who gets what. wont be around much longer"
+    assert detector.check(text) is None
+    finding = net.check(text)
+    assert finding is not None
+    assert finding.by_classifier
+    assert not finding.by_patterns
 
 
 # --- normalise ---------------------------------------------------------------------------

@@ -264,11 +264,11 @@ def test_packaged_action_missing_from_the_domain(content, copy_settings, action_
 def test_crisis_response_missing_from_domain(content, copy_settings, action_names):
     edit(
         content / "knowledge" / "crisis.yml",
-        "response: utter_crisis_danger",
-        "response: utter_crisis_dangr",
+        "response: utter_crisis_violence",
+        "response: utter_crisis_violenc",
     )
     problems = problems_of(copy_settings, action_names)
-    assert problems == ["crisis.yml: response 'utter_crisis_dangr' is not in the domain"]
+    assert problems == ["crisis.yml: response 'utter_crisis_violenc' is not in the domain"]
 
 
 def test_bad_yaml_in_dialogues_names_file_and_line(content, copy_settings, action_names):

@@ -25,7 +25,9 @@ class IncomingLine(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     sender: str = Field(min_length=1, max_length=256)
-    message: str = Field(max_length=10_000)
+    # Generous on purpose: the safety net reads the whole message, however long, and a crisis
+    # said at the end of a long message must not be turned away as too long.
+    message: str = Field(max_length=100_000)
 
 
 def _is_text(value: Any) -> bool:

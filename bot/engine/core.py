@@ -31,7 +31,7 @@ from bot.links import LinkError, LinkService
 from bot.nlu.pipeline import NluPipeline, load_or_train
 from bot.poster import make_qr
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
-from bot.safety import CrisisDetector
+from bot.safety import CrisisFinding, SafetyNet, ordinary_messages
 from bot.settings import Settings
 from bot.staff import StaffService, format_stats
 from bot.store import ConversationState, TrackerStore
@@ -103,8 +103,13 @@ def qr_png(data: str) -> bytes:
 
 
 def clean_text(text: str) -> str:
-    """Strip control characters and cap the length of what goes to NLU."""
-    return _CONTROL.sub(" ", text).strip()[:MAX_TEXT]
+    """Strip control characters; the whole text is kept for the safety net."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def nlu_text(text: str) -> str:
+    """What goes to NLU: capped, since only the safety net must read every word."""
+    return text[:MAX_TEXT]
 
 
 class Engine:
@@ -127,7 +132,11 @@ class Engine:
         self.policy = RulePolicy(self.rules.rules)
         self.knowledge = Knowledge(settings.knowledge_dir)
         self.knowledge.load_all()
-        self.crisis = CrisisDetector(self.knowledge.crisis)
+        self.safety = SafetyNet.from_knowledge(
+            self.knowledge.crisis,
+            settings.knowledge_dir / "crisis_examples",
+            ordinary_messages(self.training),
+        )
         self.nlu: NluPipeline
         self.nlu, self.trained_now = load_or_train(
             self.config.pipeline_specs(), nlu_path, self.training, settings.model_cache_dir
@@ -341,22 +350,41 @@ class Engine:
                 "intent": {"name": payload.intent, "confidence": 1.0},
                 "entities": payload.entities,
             }
-        crisis = self.crisis.check(text)
+        crisis = self.safety.check(text)
         if crisis is not None:
+            self._count_crisis(crisis, state)
             return {
                 "text": text,
                 "intent": {"name": CRISIS_INTENT, "confidence": 1.0},
-                "entities": [{"entity": "crisis_type", "value": crisis, "extractor": "safety"}],
+                "entities": [
+                    {"entity": "crisis_type", "value": crisis.category, "extractor": "safety"}
+                ],
             }
+        text = nlu_text(text)
         shaped = payload_shaped(text)
         if shaped is not None:
             # A payload with entities that was never offered here (typed, stale, or another
             # chat's) is ordinary text: it goes through NLU, and the entities NLU finds in it
             # are dropped, so typing cannot set a slot.
-            parsed = self.nlu.parse(text)
+            parsed = self._parse(text)
             parsed["entities"] = []
             return parsed
-        return self.nlu.parse(text)
+        return self._parse(text)
+
+    def _parse(self, text: str) -> dict[str, Any]:
+        """NLU, which never decides a crisis: only the safety net does."""
+        parsed = self.nlu.parse(text)
+        if parsed["intent"]["name"] == CRISIS_INTENT:
+            # A model trained before the crisis intent left the NLU data: not a crisis.
+            parsed["intent"] = {"name": "nlu_fallback", "confidence": 0.0}
+        return parsed
+
+    def _count_crisis(self, crisis: CrisisFinding, state: ConversationState) -> None:
+        """Count the signposting by category: no text and no conversation id."""
+        site_id = state.slots.get("site_id")
+        self.store.record_event(
+            "crisis", site_id if isinstance(site_id, str) else None, [crisis.category]
+        )
 
     def _apply_user_message(self, turn: Turn) -> None:
         state = turn.state

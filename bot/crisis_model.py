@@ -1,0 +1,288 @@
+"""The trained crisis classifier: its own labelled data, its own model, beside the patterns.
+
+It is not one intent among many in the NLU: it answers one question, "is this a crisis, and
+of which kind?", and is trained on knowledge/crisis_examples/ (crisis messages by category
+and hard negatives labelled ``none``). The crisis probability of a message is 1 - P(none).
+The threshold is chosen for recall on tests/crisis_heldout.yml, which is never trained on,
+and is kept in knowledge/crisis.yml.
+
+Features are word 1-2 grams and character 2-5 grams of the normalised text (typos, slang and
+stretched words share character n-grams), fed to a class-balanced logistic regression. The
+model trains in about a second on two cores, so it is trained at start-up and never written
+to disk: there is no model file to go stale or to tamper with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field, field_validator
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from bot.crisis_text import normalise, segments_by_kind
+from bot.knowledge import Strict
+from bot.yamlfiles import ContentError, line_of, read_yaml, validate_data
+
+NONE = "none"
+
+
+class CrisisExamplesFile(Strict):
+    """One file of knowledge/crisis_examples/: the messages of one label."""
+
+    category: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    examples: list[str] = Field(min_length=1)
+
+    @field_validator("examples")
+    @classmethod
+    def _no_blank_or_duplicate(cls, examples: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for example in examples:
+            key = normalise(example)
+            if not key:
+                raise ValueError("an example is blank")
+            if key in seen:
+                raise ValueError(f"example {example!r} appears twice")
+            seen.add(key)
+        return examples
+
+
+@dataclass(frozen=True)
+class LabelledExample:
+    """One training message and its label, with the file it came from."""
+
+    text: str
+    label: str
+    path: Path
+
+
+_LOADED: dict[tuple[object, ...], list[LabelledExample]] = {}
+
+
+def load_examples(folder: Path, labels: set[str]) -> list[LabelledExample]:
+    """Every example in the folder; each file's category must be a known label or none.
+
+    Parsed once per process while the files are unchanged (YAML with line numbers is slow,
+    and every engine and test needs the same examples).
+    """
+    files = sorted(folder.glob("*.yml"))
+    if not files:
+        raise ContentError(folder, None, "no crisis example files found")
+    key = (
+        tuple(sorted(labels)),
+        *((str(f.resolve()), f.stat().st_mtime_ns, f.stat().st_size) for f in files),
+    )
+    if key not in _LOADED:
+        examples = _load_examples(files, labels, folder)
+        _LOADED.clear()  # one folder at a time: the cache never grows
+        _LOADED[key] = examples
+    return list(_LOADED[key])
+
+
+def _load_examples(files: list[Path], labels: set[str], folder: Path) -> list[LabelledExample]:
+    examples: list[LabelledExample] = []
+    seen: dict[str, Path] = {}
+    for path in files:
+        data = read_yaml(path)
+        parsed = validate_data(data, CrisisExamplesFile, path)
+        if parsed.category not in labels | {NONE}:
+            known = ", ".join(sorted(labels | {NONE}))
+            raise ContentError(
+                path,
+                line_of(data, ("category",)),
+                f"category '{parsed.category}' is not a crisis category (known: {known})",
+            )
+        for text in parsed.examples:
+            key = normalise(text)
+            if key in seen:
+                raise ContentError(path, None, f"example {text!r} is also in {seen[key].name}")
+            seen[key] = path
+            examples.append(LabelledExample(text, parsed.category, path))
+    present = {example.label for example in examples}
+    if NONE not in present:
+        raise ContentError(folder, None, "there are no 'none' examples (hard negatives)")
+    return examples
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The classifier's reading of a message: the crisis probability and the likeliest kind."""
+
+    score: float
+    category: str
+    segment: str
+    probabilities: dict[str, float]
+
+
+class _Features:
+    """One fitted TF-IDF vectoriser, applied by hand to a few texts at a time.
+
+    scikit-learn's ``transform`` builds a sparse matrix and validates its input on every
+    call, which costs more than the arithmetic for a one-line message. This applies the same
+    fitted analyser, vocabulary and idf weights (sublinear tf, then l2 norm), so a turn stays
+    fast; tests/test_crisis_model.py checks it against ``transform`` itself.
+    """
+
+    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+        self.analyse = vectorizer.build_analyzer()
+        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_
+        self.sublinear = bool(vectorizer.sublinear_tf)
+
+    def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts: dict[int, int] = {}
+        for gram in self.analyse(text):
+            column = self.vocabulary.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
+        columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+        values = np.fromiter(counts.values(), dtype=float, count=len(counts))
+        if self.sublinear:
+            values = 1.0 + np.log(values)
+        values *= self.idf[columns]
+        norm = float(np.sqrt(values @ values))
+        return columns, values / norm if norm else values
+
+
+class CrisisClassifier:
+    """Crisis probability and category of a message, from its worst segment."""
+
+    def __init__(
+        self,
+        words: TfidfVectorizer,
+        chars: TfidfVectorizer,
+        model: LogisticRegression,
+        threshold: float,
+        window_weight: float = 1.0,
+    ) -> None:
+        self.words = words
+        self.chars = chars
+        self.model = model
+        self.threshold = threshold
+        self.window_weight = window_weight
+        self.labels: list[str] = [str(label) for label in model.classes_]
+        self._none = self.labels.index(NONE)
+        self._word_features = _Features(words)
+        self._char_features = _Features(chars)
+        self._offset = len(words.vocabulary_)
+        self._coef = np.ascontiguousarray(model.coef_.T)  # features x labels
+        self._intercept = model.intercept_
+
+    @classmethod
+    def train(
+        cls, examples: list[LabelledExample], threshold: float, window_weight: float = 1.0
+    ) -> CrisisClassifier:
+        """Fit the features and the model on labelled examples."""
+        texts = [normalise(example.text, repeats=1) for example in examples]
+        labels = [example.label for example in examples]
+        words = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=(1, 2),
+            token_pattern=r"(?u)\b\w[\w']*\b",  # noqa: S106 - a regex, not a password
+            sublinear_tf=True,
+            min_df=1,
+        )
+        chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2
+        )
+        features = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+        # newton-cg fits the same multinomial model as lbfgs, many times faster here. No class
+        # weights: balanced weights let a few crisis examples outvote everyday messages that
+        # share their words ("i think i drink too much"), which held-out data showed.
+        model = LogisticRegression(C=8.0, class_weight=None, max_iter=200, solver="newton-cg")
+        model.fit(features, labels)
+        return cls(words, chars, model, threshold, window_weight)
+
+    def matrix(self, texts: list[str]) -> csr_matrix:
+        """The feature matrix scikit-learn builds for texts (for checks, not per turn)."""
+        cleaned = [normalise(text, repeats=1) for text in texts]
+        return hstack([self.words.transform(cleaned), self.chars.transform(cleaned)]).tocsr()
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Class probabilities for each text (rows) and label (columns, ``self.labels``)."""
+        rows = []
+        for text in texts:
+            cleaned = normalise(text, repeats=1)
+            word_cols, word_vals = self._word_features(cleaned)
+            char_cols, char_vals = self._char_features(cleaned)
+            logits = self._intercept.copy()
+            if word_cols.size:
+                logits += word_vals @ self._coef[word_cols]
+            if char_cols.size:
+                logits += char_vals @ self._coef[char_cols + self._offset]
+            rows.append(logits)
+        logits = np.vstack(rows) if rows else np.zeros((0, len(self.labels)))
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def read(self, text: str) -> Scored | None:
+        """The crisis reading of the segment that looks most like a crisis.
+
+        Word windows count for ``window_weight`` of their probability: they are cut without
+        regard to meaning, and a phrase out of context looks more alarming than it is.
+        """
+        sentences, windows = segments_by_kind(text)
+        parts = [*sentences, *windows]
+        if not parts:
+            return None
+        probabilities = self.probabilities(parts)
+        crisis = 1.0 - probabilities[:, self._none]
+        crisis[len(sentences) :] *= self.window_weight
+        worst = int(np.argmax(crisis))
+        row = probabilities[worst]
+        ranked = sorted(
+            ((p, label) for label, p in zip(self.labels, row, strict=True) if label != NONE),
+            reverse=True,
+        )
+        return Scored(
+            score=float(crisis[worst]),
+            category=ranked[0][1],
+            segment=parts[worst],
+            probabilities={label: float(p) for label, p in zip(self.labels, row, strict=True)},
+        )
+
+    def check(self, text: str) -> str | None:
+        """The crisis category, if the message's crisis probability reaches the threshold."""
+        scored = self.read(text)
+        if scored is None or scored.score < self.threshold:
+            return None
+        return scored.category
+
+
+_TRAINED: dict[str, CrisisClassifier] = {}
+
+
+def train_cached(
+    examples: list[LabelledExample],
+    ordinary: list[str],
+    threshold: float,
+    window_weight: float = 1.0,
+) -> CrisisClassifier:
+    """Train on the examples plus ordinary messages as negatives; once per process per data.
+
+    Ordinary messages that are also crisis examples are left out, so an everyday file can
+    never teach the model that a crisis message is ordinary.
+    """
+    digest = hashlib.sha256(repr((threshold, window_weight)).encode())
+    for example in examples:
+        digest.update(f"{example.label}\t{example.text}\n".encode())
+    for text in ordinary:
+        digest.update(f"{NONE}\t{text}\n".encode())
+    key = digest.hexdigest()
+    if key not in _TRAINED:
+        crisis_texts = {normalise(e.text) for e in examples}
+        extra = [
+            LabelledExample(text, NONE, Path("dialogues/nlu.yml"))
+            for text in dict.fromkeys(ordinary)
+            if normalise(text) not in crisis_texts
+        ]
+        _TRAINED.clear()  # one data set at a time: the cache never grows
+        _TRAINED[key] = CrisisClassifier.train([*examples, *extra], threshold, window_weight)
+    return _TRAINED[key]
