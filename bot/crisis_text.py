@@ -18,6 +18,7 @@ _SPEAK: list[tuple[str, str]] = [
     (r"\bur\b", "your"),
     (r"\bim\b", "i am"),
     (r"\bi'm\b", "i am"),
+    (r"\bive\b", "i've"),
     (r"\bdont\b", "don't"),
     (r"\bcant\b", "can't"),
     (r"\bwanna\b", "want to"),

@@ -68,7 +68,7 @@ BAD_LINES = {
     "message is an object": json.dumps({"sender": "planner", "message": {"text": "hi"}}),
     "sender not a string": json.dumps({"sender": 7, "message": "hi"}),
     "sender empty": line("", "hi"),
-    "huge message": line("planner", "a" * 20_000),
+    "huge message": line("planner", "a" * 200_000),
     "huge sender": line("s" * 1000, "hi"),
     "deeply nested": "[" * 50_000,
     "number too long": '{"sender": "x", "message": ' + "9" * 5000 + "}",

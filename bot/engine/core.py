@@ -237,6 +237,7 @@ class Engine:
         )
         self._apply_user_message(turn)
         await self._predict_and_run(turn)
+        log.debug("turn: intent %s, actions %s", turn.intent, ", ".join(turn.actions_run))
         self.last_turns[conversation_id] = (turn.intent, list(turn.actions_run))
         self._keep_help_in_reach(turn)
         replies = [self._to_reply(m) for m in turn.messages]
@@ -382,6 +383,13 @@ class Engine:
     def _count_crisis(self, crisis: CrisisFinding, state: ConversationState) -> None:
         """Count the signposting by category: no text and no conversation id."""
         site_id = state.slots.get("site_id")
+        # The category and which net caught it: names only, never what was typed.
+        log.info(
+            "crisis signposting: %s (patterns: %s, classifier: %s)",
+            crisis.category,
+            crisis.by_patterns,
+            crisis.by_classifier,
+        )
         self.store.record_event(
             "crisis", site_id if isinstance(site_id, str) else None, [crisis.category]
         )
