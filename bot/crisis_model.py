@@ -7,18 +7,23 @@ The threshold is chosen for recall on tests/crisis_heldout.yml, which is never t
 and is kept in knowledge/crisis.yml.
 
 Features are word 1-2 grams and character 2-5 grams of the normalised text (typos, slang and
-stretched words share character n-grams), fed to a class-balanced logistic regression. The
-model trains in about a second on two cores, so it is trained at start-up and never written
-to disk: there is no model file to go stale or to tamper with.
+stretched words share character n-grams), fed to a logistic regression. The trained model is
+kept beside the NLU model, keyed by a hash of its data, as plain numpy arrays (.npz read
+with allow_pickle=False): a stale file is never used, and loading one can never run code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import sklearn
 import yaml
 from pydantic import Field, ValidationError, field_validator
 from scipy.sparse import csr_matrix, hstack
@@ -29,7 +34,11 @@ from bot.crisis_text import normalise, segments_by_kind
 from bot.knowledge import Strict
 from bot.yamlfiles import ContentError, line_of, read_yaml, validate_data
 
+log = logging.getLogger(__name__)
+
 NONE = "none"
+# Bump when the features or the model change in a way that makes saved models stale.
+MODEL_VERSION = "1"
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -137,6 +146,27 @@ class Scored:
     probabilities: dict[str, float]
 
 
+def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    """The two feature makers, unfitted: word 1-2 grams and character 2-5 grams."""
+    words = TfidfVectorizer(
+        analyzer="word",
+        ngram_range=(1, 2),
+        token_pattern=r"(?u)\b\w[\w']*\b",  # noqa: S106 - a regex, not a password
+        sublinear_tf=True,
+        min_df=1,
+    )
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+    return words, chars
+
+
+def _terms(vectorizer: TfidfVectorizer) -> np.ndarray:
+    """The vocabulary as an array of terms in column order."""
+    terms = [""] * len(vectorizer.vocabulary_)
+    for term, column in vectorizer.vocabulary_.items():
+        terms[column] = term
+    return np.array(terms)
+
+
 class _Features:
     """One fitted TF-IDF vectoriser, applied by hand to a few texts at a time.
 
@@ -200,22 +230,56 @@ class CrisisClassifier:
         """Fit the features and the model on labelled examples."""
         texts = [normalise(example.text, repeats=1) for example in examples]
         labels = [example.label for example in examples]
-        words = TfidfVectorizer(
-            analyzer="word",
-            ngram_range=(1, 2),
-            token_pattern=r"(?u)\b\w[\w']*\b",  # noqa: S106 - a regex, not a password
-            sublinear_tf=True,
-            min_df=1,
-        )
-        chars = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2
-        )
+        words, chars = _vectorizers()
         features = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
         # newton-cg fits the same multinomial model as lbfgs, many times faster here. No class
         # weights: balanced weights let a few crisis examples outvote everyday messages that
         # share their words ("i think i drink too much"), which held-out data showed.
         model = LogisticRegression(C=8.0, class_weight=None, max_iter=200, solver="newton-cg")
         model.fit(features, labels)
+        return cls(words, chars, model, threshold, window_weight)
+
+    def save(self, path: Path) -> None:
+        """Write the fitted numbers as plain arrays (.npz without pickles), atomically."""
+        arrays = {
+            "words": _terms(self.words),
+            "words_idf": self.words.idf_,
+            "chars": _terms(self.chars),
+            "chars_idf": self.chars.idf_,
+            "coef": self.model.coef_,
+            "intercept": self.model.intercept_,
+            "classes": np.array(self.labels),
+            "settings": np.array([self.threshold, self.window_weight]),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: Path) -> CrisisClassifier:
+        """Read a saved model; plain arrays only, so loading can never run code."""
+        # Read the bytes first: np.load leaves the file open when the file is damaged.
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as data:
+            words, chars = _vectorizers()
+            for vectorizer, name in ((words, "words"), (chars, "chars")):
+                vectorizer.vocabulary_ = {str(t): i for i, t in enumerate(data[name])}
+                vectorizer.idf_ = data[f"{name}_idf"]
+            model = LogisticRegression(C=8.0, max_iter=200, solver="newton-cg")
+            model.classes_ = data["classes"].astype(object)
+            model.coef_ = data["coef"]
+            model.intercept_ = data["intercept"]
+            model.n_features_in_ = model.coef_.shape[1]
+            threshold, window_weight = (float(v) for v in data["settings"])
+        if model.coef_.shape != (
+            len(model.classes_),
+            len(words.vocabulary_) + len(chars.vocabulary_),
+        ):
+            raise ValueError("the saved crisis model does not fit together")
         return cls(words, chars, model, threshold, window_weight)
 
     def matrix(self, texts: list[str]) -> csr_matrix:
@@ -283,25 +347,44 @@ def train_cached(
     ordinary: list[str],
     threshold: float,
     window_weight: float = 1.0,
+    cache_dir: Path | None = None,
 ) -> CrisisClassifier:
-    """Train on the examples plus ordinary messages as negatives; once per process per data.
+    """Train on the examples plus ordinary messages as negatives; once per data.
 
-    Ordinary messages that are also crisis examples are left out, so an everyday file can
-    never teach the model that a crisis message is ordinary.
+    The model is kept in this process, and in ``cache_dir`` as plain arrays keyed by a hash
+    of the data, so a new process need not train again. Ordinary messages that are also
+    crisis examples are left out, so an everyday file can never teach the model that a
+    crisis message is ordinary.
     """
-    digest = hashlib.sha256(repr((threshold, window_weight)).encode())
+    digest = hashlib.sha256(repr((MODEL_VERSION, threshold, window_weight)).encode())
+    digest.update(sklearn.__version__.encode())
     for example in examples:
         digest.update(f"{example.label}\t{example.text}\n".encode())
     for text in ordinary:
         digest.update(f"{NONE}\t{text}\n".encode())
     key = digest.hexdigest()
-    if key not in _TRAINED:
+    if key in _TRAINED:
+        return _TRAINED[key]
+    cached = cache_dir / f"crisis-{key[:24]}.npz" if cache_dir else None
+    classifier = None
+    if cached and cached.exists():
+        try:
+            classifier = CrisisClassifier.load(cached)
+        except Exception as exc:  # a damaged or truncated file is retrained, never fatal
+            log.warning("the cached crisis model could not be read (%s); training again", exc)
+    if classifier is None:
         crisis_texts = {normalise(e.text) for e in examples}
         extra = [
             LabelledExample(text, NONE, Path("dialogues/nlu.yml"))
             for text in dict.fromkeys(ordinary)
             if normalise(text) not in crisis_texts
         ]
-        _TRAINED.clear()  # one data set at a time: the cache never grows
-        _TRAINED[key] = CrisisClassifier.train([*examples, *extra], threshold, window_weight)
-    return _TRAINED[key]
+        classifier = CrisisClassifier.train([*examples, *extra], threshold, window_weight)
+        if cached:
+            try:
+                classifier.save(cached)
+            except OSError as exc:
+                log.warning("the crisis model could not be cached in %s: %s", cached.parent, exc)
+    _TRAINED.clear()  # one data set at a time: the cache never grows
+    _TRAINED[key] = classifier
+    return classifier

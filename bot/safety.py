@@ -84,18 +84,23 @@ class SafetyNet:
 
     @classmethod
     def from_knowledge(
-        cls, crisis: CrisisFile, examples_dir: Path, ordinary: list[str] | None = None
+        cls,
+        crisis: CrisisFile,
+        examples_dir: Path,
+        ordinary: list[str] | None = None,
+        cache_dir: Path | None = None,
     ) -> SafetyNet:
         """Train the classifier and combine it with the patterns.
 
         ``ordinary`` are everyday messages (the NLU examples of dialogues/nlu.yml), used as
-        further negatives beside the hard negatives in knowledge/crisis_examples/.
+        further negatives beside the hard negatives in knowledge/crisis_examples/. The trained
+        model is kept in ``cache_dir`` (plain arrays, never a pickle).
         """
         labels = {category.id for category in crisis.categories}
         examples = load_examples(examples_dir, labels)
         settings = crisis.classifier
         classifier = train_cached(
-            examples, ordinary or [], settings.threshold, settings.window_weight
+            examples, ordinary or [], settings.threshold, settings.window_weight, cache_dir
         )
         return cls(crisis, classifier)
 

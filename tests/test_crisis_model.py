@@ -128,3 +128,41 @@ def test_segments_cover_sentences_and_long_runs():
     long = " ".join(f"w{i}" for i in range(60)) + " i want to die"
     windows = segments(long)
     assert any(part.endswith("i want to die") and len(part.split()) <= 18 for part in windows)
+
+
+def test_a_saved_model_reads_back_the_same(tmp_path):
+    classifier = CrisisClassifier.train(_small(tmp_path / "data"), 0.4, 0.5)
+    path = tmp_path / "models" / "crisis.npz"
+    classifier.save(path)
+    loaded = CrisisClassifier.load(path)
+    texts = ["i want to die", "is it free", "his lips r blue"]
+    assert np.allclose(loaded.probabilities(texts), classifier.probabilities(texts))
+    assert (loaded.threshold, loaded.window_weight) == (0.4, 0.5)
+    assert loaded.labels == classifier.labels
+
+
+def test_the_model_cache_is_used_and_a_damaged_file_is_retrained(tmp_path, caplog):
+    examples = _small(tmp_path / "data")
+    cache = tmp_path / "models"
+    first = train_cached(examples, ["a fresh message"], 0.4, 1.0, cache)
+    files = list(cache.glob("crisis-*.npz"))
+    assert len(files) == 1
+    train_cached(examples, ["another message"], 0.4, 1.0, cache)  # clears the memo
+    again = train_cached(examples, ["a fresh message"], 0.4, 1.0, cache)
+    assert again is not first  # read from the file, not trained
+    assert np.allclose(again.probabilities(["hi"]), first.probabilities(["hi"]))
+    for damage in (b"not a model", files[0].read_bytes()[:200]):  # garbage; a cut-off zip
+        files[0].write_bytes(damage)
+        train_cached(examples, ["another message"], 0.4, 1.0, cache)
+        retrained = train_cached(examples, ["a fresh message"], 0.4, 1.0, cache)
+        assert retrained.labels == first.labels
+        assert "could not be read" in caplog.text
+        caplog.clear()
+
+
+def test_an_unwritable_cache_is_not_fatal(tmp_path, caplog):
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    classifier = train_cached(_small(tmp_path / "data"), ["x y z"], 0.4, 1.0, blocker)
+    assert classifier.read("i want to die") is not None
+    assert "could not be cached" in caplog.text

@@ -271,3 +271,22 @@ def test_normalise_to_one_letter():
 
 def test_normalise_does_not_expand_inside_words():
     assert normalise("umbrella odour kmsx dontt") == "umbrella odour kmsx dontt"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i tried to kill myself in 2019 and i want to do it again tonight",
+        "i overdosed two years ago and ive just taken loads again",
+        "back in 2020 i self harmed and ive started cutting again",
+    ],
+)
+def test_a_past_event_does_not_hide_a_crisis_now(net, detector, text):
+    # A sentence told about the past is left to the classifier, which reads all of it.
+    assert detector.check(text) is None
+    assert net.check(text) is not None
+
+
+def test_a_past_event_alone_is_not_a_pattern_match(detector):
+    assert detector.check("my mate overdosed in 2019 and it scared me") is None
+    assert detector.check("my mate overdosed and it scared me") == "overdose_other"

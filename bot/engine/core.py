@@ -136,6 +136,7 @@ class Engine:
             self.knowledge.crisis,
             settings.knowledge_dir / "crisis_examples",
             ordinary_messages(self.training),
+            settings.model_cache_dir,
         )
         self.nlu: NluPipeline
         self.nlu, self.trained_now = load_or_train(
