@@ -324,3 +324,23 @@ def test_sites_must_be_a_list_under_sites(tmp_path):
     error = sites_error(tmp_path, "- id: riverside\n")
     assert error.line == 1
     assert error.message.startswith("(top level): ")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("    counterpart: overdose_other\n", "    counterpart: made_up\n", "not a category"),
+        ("  - id: violence\n", "  - id: child_at_risk\n", "appears twice"),
+        ("  threshold: 0.25\n", "  threshold: 1.5\n", "threshold"),
+        ("  window_weight: 0.45\n", "  window_weight: 0\n", "window_weight"),
+    ],
+)
+def test_bad_crisis_settings_are_named(knowledge_copy, old, new, message):
+    path = knowledge_copy / "crisis.yml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        Knowledge(knowledge_copy).load_all()
+    assert caught.value.path == str(path)
+    assert message in str(caught.value)
