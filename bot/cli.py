@@ -150,7 +150,7 @@ def _evaluate_crisis(settings: Settings, args: argparse.Namespace) -> int:
     """Recall and false alarms of the safety net on a held-out crisis file."""
     from bot.crisis_eval import evaluate_crisis, load_held_out
     from bot.knowledge import Knowledge
-    from bot.safety import SafetyNet, ordinary_messages
+    from bot.safety import SafetyNet
     from bot.training_data import TrainingData
 
     path = Path(args.test_file) if args.test_file else PROJECT_DIR / "tests" / "crisis_heldout.yml"
@@ -167,9 +167,8 @@ def _evaluate_crisis(settings: Settings, args: argparse.Namespace) -> int:
     except (ContentError, ValueError) as exc:  # the file and line are in the message
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    training = TrainingData.load(settings.dialogues_dir / "nlu.yml")
-    net = SafetyNet.from_knowledge(
-        knowledge.crisis, settings.knowledge_dir / "crisis_examples", ordinary_messages(training)
+    net = SafetyNet.from_settings(
+        settings, knowledge, TrainingData.load(settings.dialogues_dir / "nlu.yml")
     )
     result = evaluate_crisis(net, held_out)
     print(result.report(show_misses=args.show_misses))

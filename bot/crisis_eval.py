@@ -51,7 +51,6 @@ class CategoryResult:
     by_patterns: int = 0
     by_classifier: int = 0
     right_category: int = 0
-    answered_as: Counter[str] = field(default_factory=Counter)
     missed: list[str] = field(default_factory=list)
 
     @property
@@ -148,10 +147,9 @@ def evaluate_crisis(net: SafetyNet, held_out: HeldOutFile) -> CrisisEvaluation:
     result = CrisisEvaluation(threshold=threshold)
     for label, messages in held_out.categories.items():
         for text in messages:
-            finding = net.check(text)
-            scored = net.classifier.read(text) if net.classifier else None
-            score = scored.score if scored else 0.0
-            pattern_hit = net.patterns.check(text) is not None
+            reading = net.read(text)
+            finding = net.decide(reading)
+            score, pattern_hit = reading.score, reading.pattern is not None
             if label == NONE:
                 result.ordinary += 1
                 result.ordinary_scores_by_text.append((text, score))
@@ -171,5 +169,4 @@ def evaluate_crisis(net: SafetyNet, held_out: HeldOutFile) -> CrisisEvaluation:
             entry.by_patterns += finding.by_patterns
             entry.by_classifier += finding.by_classifier
             entry.right_category += finding.category == label
-            entry.answered_as[finding.category] += 1
     return result

@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.crisis_model import CrisisClassifier, load_examples, train_cached
-from bot.crisis_text import normalise, segments, segments_by_kind
-from bot.knowledge import CrisisFile
+from bot.crisis_model import CrisisClassifier, Scored, load_examples, train_cached
+from bot.crisis_text import normalise, segments_by_kind
+from bot.knowledge import CrisisFile, Knowledge
+from bot.settings import Settings
 from bot.training_data import TrainingData
 
-__all__ = ["CrisisDetector", "CrisisFinding", "SafetyNet", "normalise", "segments"]
+__all__ = ["CrisisDetector", "CrisisFinding", "Reading", "SafetyNet", "normalise"]
 
 
 class CrisisDetector:
@@ -72,6 +73,19 @@ class CrisisFinding:
     by_classifier: bool
 
 
+@dataclass(frozen=True)
+class Reading:
+    """Both nets' view of one message: the pattern category, and the classifier's reading."""
+
+    pattern: str | None
+    scored: Scored | None
+
+    @property
+    def score(self) -> float:
+        """The classifier's crisis probability (0 when there is no classifier)."""
+        return self.scored.score if self.scored else 0.0
+
+
 class SafetyNet:
     """Patterns or classifier: either one is enough to answer a message as a crisis."""
 
@@ -104,18 +118,32 @@ class SafetyNet:
         )
         return cls(crisis, classifier)
 
-    def check(self, text: str) -> CrisisFinding | None:
-        """The crisis in a message, or None. Reads all of it, however long."""
-        by_patterns = self.patterns.check(text)
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, knowledge: Knowledge, training: TrainingData
+    ) -> SafetyNet:
+        """The net as the bot runs it: content, everyday NLU examples and model folder."""
+        return cls.from_knowledge(
+            knowledge.crisis,
+            settings.knowledge_dir / "crisis_examples",
+            ordinary_messages(training),
+            settings.model_cache_dir,
+        )
+
+    def read(self, text: str) -> Reading:
+        """What each net makes of a message, before deciding. Reads all of it."""
         # Idioms on the ignore list ("killing time") are taken out for the classifier too.
         scored = (
             self.classifier.read(self.patterns.without_ignored(text)) if self.classifier else None
         )
+        return Reading(self.patterns.check(text), scored)
+
+    def decide(self, reading: Reading) -> CrisisFinding | None:
+        """A crisis if either net says so, with the category whose reply fits best."""
+        scored = reading.scored
         by_classifier = scored is not None and scored.score >= self.crisis.classifier.threshold
-        if by_patterns is None and not by_classifier:
-            return None
-        category = by_patterns or (scored.category if scored else None)
-        if category is None:  # pragma: no cover - by_classifier implies a score
+        category = reading.pattern or (scored.category if by_classifier and scored else None)
+        if category is None:
             return None
         # Both nets fired on different kinds: the one that puts 999 first wins.
         if (
@@ -134,12 +162,11 @@ class SafetyNet:
             > scored.probabilities.get(category, 0.0)
         ):
             category = counterpart
-        return CrisisFinding(category, by_patterns is not None, by_classifier)
+        return CrisisFinding(category, reading.pattern is not None, by_classifier)
 
-    def category_of(self, text: str) -> str | None:
-        """Just the category id, or None."""
-        finding = self.check(text)
-        return finding.category if finding else None
+    def check(self, text: str) -> CrisisFinding | None:
+        """The crisis in a message, or None. Reads all of it, however long."""
+        return self.decide(self.read(text))
 
 
 # NLU intents whose examples are not ordinary messages for the classifier: asking for help
