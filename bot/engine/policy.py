@@ -70,6 +70,9 @@ class RulePolicy:
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         self._compiled = [self._compile(rule) for rule in rules]
+        # A rule can only match if the last thing that happened is one of its steps: this
+        # skips most rules at once on every prediction (it runs twice a turn or more).
+        self._steps = [frozenset(items) for items, _ in self._compiled]
 
     @staticmethod
     def _compile(rule: Rule) -> tuple[list[TrailItem], list[list[tuple[str, Any, bool]]]]:
@@ -126,10 +129,13 @@ class RulePolicy:
         last_user = max((i for i, item in enumerate(trail) if item[0] == "intent"), default=-1)
         since_user = len(trail) - last_user - 1 if last_user >= 0 else len(trail)
         best: tuple[int, int, int, Prediction] | None = None
-        for order, (rule, (items, slot_checks)) in enumerate(
-            zip(self.rules, self._compiled, strict=True)
+        last = trail[-1] if trail else None
+        for order, (rule, (items, slot_checks), steps) in enumerate(
+            zip(self.rules, self._compiled, self._steps, strict=True)
         ):
             if rule.conversation_start and not conversation_start:
+                continue
+            if last is not None and last not in steps:
                 continue
             for k in range(len(items), 0, -1):
                 if k < since_user or k > len(trail):

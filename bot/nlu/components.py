@@ -155,6 +155,8 @@ class CountVectorsFeaturizer(Component):
             max_df=self.options["max_df"],
             max_features=self.options["max_features"],
         )
+        self._analyzer: Any = None
+        self._vocabulary: dict[str, int] | None = None
 
     def _text(self, message: Message) -> str:
         tokens = message.tokens
@@ -169,8 +171,34 @@ class CountVectorsFeaturizer(Component):
         self.vectorizer.fit([self._text(m) for m in messages])
 
     def process(self, message: Message) -> None:
-        """Add the sentence's count vector."""
-        message.features.append(self.vectorizer.transform([self._text(message)]).tocsr())
+        """Add the sentence's count vector.
+
+        The same counts as ``vectorizer.transform`` (tested), built directly from the
+        vocabulary: scikit-learn's input checks cost about ten times the arithmetic for
+        one short message, and this runs on every turn.
+        """
+        if self._vocabulary is None:
+            self._analyzer = self.vectorizer.build_analyzer()
+            self._vocabulary = self.vectorizer.vocabulary_
+        counts: dict[int, int] = {}
+        for gram in self._analyzer(self._text(message)):
+            index = self._vocabulary.get(gram)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+        values = np.array([counts[c] for c in columns.tolist()], dtype=np.int64)
+        width = len(self._vocabulary)
+        matrix = sp.csr_matrix(
+            (values, columns, np.array([0, len(columns)], dtype=np.int32)), shape=(1, width)
+        )
+        message.features.append(matrix)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The analyzer is rebuilt after loading: it is derived, and keeping it out of the
+        # pickle keeps the cached model independent of its closures.
+        state = dict(self.__dict__)
+        state["_analyzer"] = state["_vocabulary"] = None
+        return state
 
 
 class LogisticRegressionClassifier(Component):
@@ -222,9 +250,26 @@ class LogisticRegressionClassifier(Component):
             # Rasa logs this too; raising max_iter in config.yml makes it go away.
             log.info("LogisticRegression did not converge in %s iterations", self.clf.max_iter)
 
+    def _probabilities(self, features: sp.csr_matrix) -> np.ndarray:
+        """``predict_proba`` for one row, without scikit-learn's per-call checks.
+
+        lbfgs fits a multinomial model, whose probabilities are the softmax of the
+        decision function (binary: the logistic of the single column); tested against
+        ``predict_proba``. liblinear fits one-vs-rest, so it keeps scikit-learn's own path.
+        """
+        if self.options["solver"] == "liblinear":
+            return self.clf.predict_proba(features)[0]
+        scores = np.asarray(features @ self.clf.coef_.T).ravel() + self.clf.intercept_
+        if scores.shape[0] == 1:
+            positive = 1.0 / (1.0 + np.exp(-scores[0]))
+            return np.array([1.0 - positive, positive])
+        scores = scores - scores.max()
+        exp = np.exp(scores)
+        return exp / exp.sum()
+
     def process(self, message: Message) -> None:
         """Predict the intent and a ranking of the most likely ones."""
-        probabilities = self.clf.predict_proba(self._matrix([message]))[0]
+        probabilities = self._probabilities(self._matrix([message]))
         # A stable sort, so equal confidences keep the classifier's (alphabetical) order.
         order = np.argsort(-probabilities, kind="stable")
         ranking = [
