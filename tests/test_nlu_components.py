@@ -518,3 +518,38 @@ def test_build_components_does_not_change_the_config():
 def test_no_examples_is_a_config_error():
     with pytest.raises(ConfigError, match="no NLU examples"):
         NluPipeline.train(toy_pipeline(), toy_data("nlu: []"))
+
+
+def two_intent_data() -> TrainingData:
+    """The toy data with only greet and goodbye: a binary classifier."""
+    blocks = yaml.safe_load(TOY_NLU)["nlu"]
+    kept = [b for b in blocks if b.get("intent") in ("greet", "goodbye")]
+    return TrainingData(NluFile.model_validate({"nlu": kept}))
+
+
+@pytest.mark.parametrize(
+    ("solver", "two_intents"), [("lbfgs", False), ("lbfgs", True), ("liblinear", True)]
+)
+def test_probabilities_match_sklearn_predict_proba(solver, two_intents):
+    # The classifier computes probabilities itself on the hot path; they must be
+    # scikit-learn's: multinomial (lbfgs), binary, and one-vs-rest (liblinear).
+    pipeline = toy_pipeline(ranking_length=0)
+    pipeline[2]["solver"] = solver
+    model = NluPipeline.train(pipeline, two_intent_data() if two_intents else toy_data())
+    classifier = model.components[2]
+    for text in [*SENTENCES, "hello", "bye bye", "zzz unknown words"]:
+        message = Message(text=text)
+        for component in model.components[:2]:
+            component.process(message)
+        features = classifier._matrix([message])
+        expected = classifier.clf.predict_proba(features)[0]
+        assert np.allclose(classifier._probabilities(features), expected, atol=1e-12)
+
+
+def test_featurizer_works_after_a_pickle_round_trip():
+    import pickle
+
+    model = NluPipeline.train(toy_pipeline(), toy_data())
+    before = model.parse("tell me about AA")
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.parse("tell me about AA") == before
