@@ -1,8 +1,11 @@
-"""The crisis classifier's data: enough of each kind, and a held-out file never trained on.
+"""The crisis classifier's data: enough of each kind, and test files never trained on.
 
 The held-out file (tests/crisis_heldout.yml) measures the safety net on messages it has not
-seen, so nothing in it may be in the training data or close to it: not the crisis examples
-in knowledge/crisis_examples/, and not the NLU examples the classifier also learns from.
+seen; the development file (tests/crisis_dev.yml) is where the threshold is chosen and misses
+are studied. Nothing in either may be in the training data or close to it: not the crisis
+examples in knowledge/crisis_examples/, and not the NLU examples the classifier also learns
+from. The two are kept apart from each other too, so studying the development file never
+shows the held-out messages.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ KNOWLEDGE = Knowledge(PROJECT_DIR / "knowledge")
 LABELS = {category.id for category in KNOWLEDGE.crisis.categories}
 EXAMPLES = load_examples(PROJECT_DIR / "knowledge" / "crisis_examples", LABELS)
 HELD_OUT = load_held_out(PROJECT_DIR / "tests" / "crisis_heldout.yml", LABELS)
+DEV = load_held_out(PROJECT_DIR / "tests" / "crisis_dev.yml", LABELS)
+TEST_FILES = {"crisis_heldout.yml": HELD_OUT, "crisis_dev.yml": DEV}
 # Two texts this alike (cosine of their character 3-5 gram TF-IDF vectors) are the same
 # message with small edits: a typo, a word swapped, punctuation.
 NEAR_DUPLICATE = 0.85
@@ -47,31 +52,52 @@ def test_held_out_covers_every_category():
         assert len(HELD_OUT.categories.get(label, [])) >= 20, label
 
 
+def test_development_file_covers_every_category():
+    for label in LABELS | {NONE}:
+        assert len(DEV.categories.get(label, [])) >= 15, label
+
+
 def _training_texts() -> list[str]:
     training = TrainingData.load(PROJECT_DIR / "dialogues" / "nlu.yml")
     return [example.text for example in EXAMPLES] + ordinary_messages(training)
 
 
-def test_no_held_out_message_is_in_the_training_data():
+@pytest.mark.parametrize("name", sorted(TEST_FILES))
+def test_no_test_message_is_in_the_training_data(name):
     trained = {normalise(text) for text in _training_texts()}
-    for label, messages in HELD_OUT.categories.items():
+    for label, messages in TEST_FILES[name].categories.items():
         for text in messages:
-            assert normalise(text) not in trained, f"{label}: {text!r} is trained on"
+            assert normalise(text) not in trained, f"{name} {label}: {text!r} is trained on"
 
 
-def test_no_held_out_message_is_a_near_duplicate_of_training_data():
-    trained = [normalise(text) for text in _training_texts()]
-    held = [(label, text) for label, texts in HELD_OUT.categories.items() for text in texts]
+def _near_duplicates(texts: list[tuple[str, str]], others: list[str]) -> list[str]:
+    """Each (label, text) whose closest text in others is a near-duplicate, described."""
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5))
-    train_matrix = vectorizer.fit_transform(trained)
-    held_matrix = vectorizer.transform([normalise(text) for _, text in held])
-    similarity = (held_matrix @ train_matrix.T).toarray()
+    other_matrix = vectorizer.fit_transform(others)
+    matrix = vectorizer.transform([normalise(text) for _, text in texts])
+    similarity = (matrix @ other_matrix.T).toarray()
     closest = similarity.argmax(axis=1)
-    problems = [
-        f"{label}: {text!r} ~ {trained[closest[i]]!r} ({similarity[i, closest[i]]:.2f})"
-        for i, (label, text) in enumerate(held)
+    return [
+        f"{label}: {text!r} ~ {others[closest[i]]!r} ({similarity[i, closest[i]]:.2f})"
+        for i, (label, text) in enumerate(texts)
         if similarity[i, closest[i]] >= NEAR_DUPLICATE
     ]
+
+
+@pytest.mark.parametrize("name", sorted(TEST_FILES))
+def test_no_test_message_is_a_near_duplicate_of_training_data(name):
+    trained = [normalise(text) for text in _training_texts()]
+    held = [
+        (label, text) for label, texts in TEST_FILES[name].categories.items() for text in texts
+    ]
+    problems = _near_duplicates(held, trained)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_development_file_is_apart_from_the_held_out_file():
+    held = [normalise(t) for texts in HELD_OUT.categories.values() for t in texts]
+    dev = [(label, text) for label, texts in DEV.categories.items() for text in texts]
+    problems = _near_duplicates(dev, held)
     assert not problems, "\n".join(problems)
 
 
@@ -85,9 +111,9 @@ def test_the_near_duplicate_check_would_catch_a_light_edit():
     assert similarity[0, 2] < NEAR_DUPLICATE
 
 
-@pytest.mark.parametrize("label", sorted(LABELS | {NONE}))
-def test_held_out_messages_are_unique(label):
-    messages = [normalise(text) for text in HELD_OUT.categories.get(label, [])]
+@pytest.mark.parametrize("name", sorted(TEST_FILES))
+def test_test_messages_are_unique(name):
+    messages = [normalise(t) for texts in TEST_FILES[name].categories.values() for t in texts]
     assert len(messages) == len(set(messages))
 
 

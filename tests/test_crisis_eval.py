@@ -38,16 +38,16 @@ def test_every_held_out_crisis_message_is_caught(evaluation):
     assert evaluation.recall == 1.0, "missed:\n" + "\n".join(missed)
 
 
-# Issue 8 asks for false alarms of 5% or less. The net is at about 7% on the held-out file
+# Issue 8 asks for false alarms of 5% or less. The net is at about 6% on the held-out file
 # (README "Crisis safety net"), so that target is an expected failure until the classifier
 # gets better: strict, so the day it passes the marker must come off. The guard below keeps
 # what has been reached from getting worse.
 FALSE_ALARM_TARGET = 0.05
-FALSE_ALARM_REACHED = 0.08
+FALSE_ALARM_REACHED = 0.07
 
 
 @pytest.mark.xfail(
-    strict=True, reason="issue 8 target not met yet: about 7% false alarms on held-out"
+    strict=True, reason="issue 8 target not met yet: about 6% false alarms on held-out"
 )
 def test_false_alarms_meet_the_5_percent_target(evaluation):
     assert evaluation.false_alarm_rate <= FALSE_ALARM_TARGET
@@ -56,6 +56,20 @@ def test_false_alarms_meet_the_5_percent_target(evaluation):
 def test_false_alarms_stay_within_what_has_been_reached(evaluation):
     alarms = "\n".join(f"{how}: {text}" for text, how in evaluation.false_alarms)
     assert evaluation.false_alarm_rate <= FALSE_ALARM_REACHED, alarms
+
+
+def test_every_development_crisis_message_is_caught():
+    # The threshold is chosen on tests/crisis_dev.yml, with a margin below its lowest-scoring
+    # crisis message; this keeps that choice true as the data changes.
+    training = TrainingData.load(PROJECT_DIR / "dialogues" / "nlu.yml")
+    net = SafetyNet.from_knowledge(
+        KNOWLEDGE.crisis,
+        PROJECT_DIR / "knowledge" / "crisis_examples",
+        ordinary_messages(training),
+    )
+    dev = evaluate_crisis(net, load_held_out(PROJECT_DIR / "tests" / "crisis_dev.yml", LABELS))
+    missed = [f"{name}: {text}" for name, r in dev.categories.items() for text in r.missed]
+    assert dev.recall == 1.0, "missed:\n" + "\n".join(missed)
 
 
 def test_every_category_is_measured(evaluation):

@@ -331,7 +331,7 @@ def test_sites_must_be_a_list_under_sites(tmp_path):
     [
         ("    counterpart: overdose_other\n", "    counterpart: made_up\n", "not a category"),
         ("  - id: violence\n", "  - id: child_at_risk\n", "appears twice"),
-        ("  threshold: 0.25\n", "  threshold: 1.5\n", "threshold"),
+        ("  threshold: 0.2\n", "  threshold: 1.5\n", "threshold"),
         ("  window_weight: 0.45\n", "  window_weight: 0\n", "window_weight"),
     ],
 )
