@@ -14,7 +14,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from bot.yamlfiles import ContentError, FieldError, line_of, load_model, read_yaml, validate_data
+from bot.yamlfiles import (
+    ContentError,
+    FieldError,
+    fast_validate,
+    line_of,
+    load_model,
+    read_yaml,
+    validate_data,
+)
 
 _ID = r"^[a-z][a-z0-9_]*$"
 
@@ -304,11 +312,14 @@ def load_options(folder: Path) -> list[MutualAidOption]:
         raise ContentError(folder, None, "no option files found")
     options: list[MutualAidOption] = []
     for path in files:
-        data = read_yaml(path)
-        option = validate_data(data, MutualAidOption, path)
+        option = fast_validate(path, MutualAidOption) or validate_data(
+            read_yaml(path), MutualAidOption, path
+        )
         if option.id != path.stem:
             raise ContentError(
-                path, line_of(data, ("id",)), f"id: '{option.id}' must match the file name"
+                path,
+                line_of(read_yaml(path), ("id",)),
+                f"id: '{option.id}' must match the file name",
             )
         options.append(option)
     return options

@@ -150,8 +150,54 @@ def validate_data(data: Any, model: type[ModelT], path: Path | str) -> ModelT:
         raise ContentError(path, line_of(data, loc), f"{field}: {first['msg']}") from exc
 
 
+_FAST_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FastLoader(_FAST_BASE):  # type: ignore[misc, valid-type]
+    """libyaml's safe loader (when there is one), refusing duplicate keys as the other does."""
+
+
+def _construct_plain_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            if key in result:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice", key_node.start_mark
+                )
+        except TypeError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key here is not a plain value", key_node.start_mark
+            ) from exc
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_FastLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_plain_mapping
+)
+
+
+def fast_validate(path: Path, model: type[ModelT]) -> ModelT | None:
+    """The file validated from libyaml's parse, or None if anything is wrong with it.
+
+    Every process reads the content files at start-up; the pure-Python loader that keeps line
+    numbers takes several times longer, so it runs only when there is a fault to report.
+    """
+    try:
+        data = yaml.load(path.read_bytes(), Loader=_FastLoader)  # noqa: S506 - a safe loader
+        return model.model_validate({} if data is None else data)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError, ValueError):
+        return None
+
+
 def load_model(path: Path, model: type[ModelT]) -> ModelT:
-    """Read a YAML file and validate it against a pydantic model."""
+    """Read a YAML file and validate it against a pydantic model (file and line on error)."""
+    fast = fast_validate(path, model)
+    if fast is not None:
+        return fast
     data = read_yaml(path)
     if data is None:
         data = {}

@@ -18,8 +18,12 @@ SHARED_DIR = PROJECT_DIR.parent / "shared"
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No MUTUAL_AID_* setting leaks in from the shell or from an earlier test's engine."""
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, models_dir: Path) -> None:
+    """No MUTUAL_AID_* setting leaks in from the shell or from an earlier test's engine.
+
+    The one exception: every test shares the session's model cache, so a test with its own
+    data folder does not train the NLU again (about 30 s each).
+    """
     import os
 
     for name in list(os.environ):
@@ -27,6 +31,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
     # Engines export the sites file for in-process actions; undo that after each test.
     monkeypatch.delenv("MUTUAL_AID_SITES", raising=False)
+    monkeypatch.setenv("MUTUAL_AID_MODELS_DIR", str(models_dir))
 
 
 @pytest.fixture(scope="session")

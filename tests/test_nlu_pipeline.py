@@ -27,11 +27,23 @@ def training() -> TrainingData:
 
 
 @pytest.fixture(scope="module")
-def model(pipeline_config, training, tmp_path_factory) -> NluPipeline:
-    trained, _ = load_or_train(
-        pipeline_config, NLU_PATH, training, tmp_path_factory.mktemp("nlu-models")
-    )
+def model(pipeline_config, training, models_dir) -> NluPipeline:
+    trained, _ = load_or_train(pipeline_config, NLU_PATH, training, models_dir)
     return trained
+
+
+@pytest.fixture(scope="module")
+def cache_pipeline(pipeline_config) -> list[dict[str, object]]:
+    """The project's pipeline without its slow parts, for the tests of the model cache.
+
+    The cache is about files and keys, not about the model, and each of these tests trains
+    at least once: the pretrained vectors and the typo copies would make that ~30 s each.
+    """
+    return [
+        item
+        for item in pipeline_config
+        if item["name"] not in ("WordLlamaFeaturizer", "TypoAugmenter")
+    ]
 
 
 def entity_values(result: dict[str, object]) -> set[tuple[str, str]]:
@@ -120,12 +132,13 @@ def test_annotated_entities_are_extracted(model, training):
 @pytest.mark.parametrize(
     "text", ["asdfgh", "qwertyuiop", "zzzzzz", "jkjkjk lplp", "xqzv blorf wibble", "?!?!"]
 )
-def test_nonsense_falls_back_or_is_unsure(model, text):
+def test_nonsense_falls_back_or_is_unsure(model, pipeline_config, text):
     intent = model.parse(text)["intent"]
     # Real requests score 0.8 and more; keyboard mashing must not look like one.
     assert intent["name"] == "nlu_fallback" or intent["confidence"] < 0.6, intent
     if intent["name"] == "nlu_fallback":
-        assert intent["confidence"] == 0.3  # the FallbackClassifier threshold in config.yml
+        fallback = next(c for c in pipeline_config if c["name"] == "FallbackClassifier")
+        assert intent["confidence"] == fallback["threshold"]
 
 
 @pytest.mark.parametrize(
@@ -145,46 +158,46 @@ def copy_nlu(tmp_path: Path) -> Path:
     return path
 
 
-def test_second_load_uses_the_cache(pipeline_config, training, tmp_path):
+def test_second_load_uses_the_cache(cache_pipeline, training, tmp_path):
     cache = tmp_path / "models"
-    first, trained = load_or_train(pipeline_config, NLU_PATH, training, cache)
+    first, trained = load_or_train(cache_pipeline, NLU_PATH, training, cache)
     assert trained is True
     files = list(cache.glob("nlu-*.pkl"))
     assert [f.name for f in files] == [
-        f"nlu-{model_key(pipeline_config, NLU_PATH.read_bytes())}.pkl"
+        f"nlu-{model_key(cache_pipeline, NLU_PATH.read_bytes())}.pkl"
     ]
     assert not list(cache.glob("*.tmp"))
 
-    second, trained = load_or_train(pipeline_config, NLU_PATH, training, cache)
+    second, trained = load_or_train(cache_pipeline, NLU_PATH, training, cache)
     assert trained is False
     assert second is not first
     assert second.parse("tell me about AA") == first.parse("tell me about AA")
 
 
-def test_changed_nlu_file_retrains(pipeline_config, tmp_path):
+def test_changed_nlu_file_retrains(cache_pipeline, tmp_path):
     cache = tmp_path / "models"
     nlu = copy_nlu(tmp_path)
-    load_or_train(pipeline_config, nlu, TrainingData.load(nlu), cache)
-    old_key = model_key(pipeline_config, nlu.read_bytes())
+    load_or_train(cache_pipeline, nlu, TrainingData.load(nlu), cache)
+    old_key = model_key(cache_pipeline, nlu.read_bytes())
 
     nlu.write_text(nlu.read_text().replace("      - hiya\n", "      - hiya\n      - howdy\n"))
-    new_key = model_key(pipeline_config, nlu.read_bytes())
+    new_key = model_key(cache_pipeline, nlu.read_bytes())
     assert new_key != old_key
-    model, trained = load_or_train(pipeline_config, nlu, TrainingData.load(nlu), cache)
+    model, trained = load_or_train(cache_pipeline, nlu, TrainingData.load(nlu), cache)
     assert trained is True
     assert (cache / f"nlu-{new_key}.pkl").exists()
     assert model.parse("howdy")["intent"]["name"] == "greet"
 
 
-def test_changed_config_retrains(pipeline_config, training, tmp_path):
+def test_changed_config_retrains(cache_pipeline, training, tmp_path):
     cache = tmp_path / "models"
-    load_or_train(pipeline_config, NLU_PATH, training, cache)
+    load_or_train(cache_pipeline, NLU_PATH, training, cache)
     changed = [
         {**item, "threshold": 0.5} if item["name"] == "FallbackClassifier" else item
-        for item in pipeline_config
+        for item in cache_pipeline
     ]
     assert model_key(changed, NLU_PATH.read_bytes()) != model_key(
-        pipeline_config, NLU_PATH.read_bytes()
+        cache_pipeline, NLU_PATH.read_bytes()
     )
     model, trained = load_or_train(changed, NLU_PATH, training, cache)
     assert trained is True
@@ -204,37 +217,37 @@ def test_model_key_is_stable_and_ignores_dict_order(pipeline_config):
     [b"", b"not a pickle at all", pickle.dumps({"a": "dict, not a model"})],
     ids=["empty", "garbage", "wrong-type"],
 )
-def test_damaged_cache_is_retrained(pipeline_config, training, tmp_path, content):
+def test_damaged_cache_is_retrained(cache_pipeline, training, tmp_path, content):
     cache = tmp_path / "models"
     cache.mkdir()
-    cached = cache / f"nlu-{model_key(pipeline_config, NLU_PATH.read_bytes())}.pkl"
+    cached = cache / f"nlu-{model_key(cache_pipeline, NLU_PATH.read_bytes())}.pkl"
     cached.write_bytes(content)
 
-    model, trained = load_or_train(pipeline_config, NLU_PATH, training, cache)
+    model, trained = load_or_train(cache_pipeline, NLU_PATH, training, cache)
     assert trained is True
     assert model.parse("cheers")["intent"]["name"] == "thanks"
     # The damaged file was replaced by a good one.
-    _, trained = load_or_train(pipeline_config, NLU_PATH, training, cache)
+    _, trained = load_or_train(cache_pipeline, NLU_PATH, training, cache)
     assert trained is False
 
 
-def test_no_cache_dir_always_trains(pipeline_config, training):
-    _, trained = load_or_train(pipeline_config, NLU_PATH, training, None)
+def test_no_cache_dir_always_trains(cache_pipeline, training):
+    _, trained = load_or_train(cache_pipeline, NLU_PATH, training, None)
     assert trained is True
 
 
-def test_unwritable_cache_is_not_fatal(pipeline_config, training, tmp_path):
+def test_unwritable_cache_is_not_fatal(cache_pipeline, training, tmp_path):
     blocker = tmp_path / "models"
     blocker.write_text("a file where the cache folder should be")
-    model, trained = load_or_train(pipeline_config, NLU_PATH, training, blocker)
+    model, trained = load_or_train(cache_pipeline, NLU_PATH, training, blocker)
     assert trained is True
     assert model.parse("cheers")["intent"]["name"] == "thanks"
     assert blocker.read_text() == "a file where the cache folder should be"
 
 
-def test_unknown_component_fails_before_the_cache(pipeline_config, training, tmp_path):
+def test_unknown_component_fails_before_the_cache(cache_pipeline, training, tmp_path):
     cache = tmp_path / "models"
-    load_or_train(pipeline_config, NLU_PATH, training, cache)
-    bad = [*pipeline_config, {"name": "TEDPolicy"}]
+    load_or_train(cache_pipeline, NLU_PATH, training, cache)
+    bad = [*cache_pipeline, {"name": "TEDPolicy"}]
     with pytest.raises(ConfigError, match="unknown component 'TEDPolicy'"):
         load_or_train(bad, NLU_PATH, training, cache)

@@ -236,3 +236,24 @@ def test_non_utf8_file_is_a_clear_error(tmp_path):
 def test_a_folder_is_not_a_file(tmp_path):
     with pytest.raises(ContentError, match="cannot read the file"):
         read_yaml(tmp_path)
+
+
+def test_the_fast_parse_gives_the_same_model_as_the_line_keeping_one(tmp_path):
+    from bot.yamlfiles import fast_validate, read_yaml, validate_data
+
+    text = "groups:\n  - title: a\n    members: [{name: jo, age: 3}]\n  - title: b\n"
+    path = write(tmp_path, text)
+    fast = fast_validate(path, Club)
+    assert fast is not None
+    assert fast == validate_data(read_yaml(path), Club, path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["groups:\n  - title: a\n    title: b\n", "groups: [\n", "groups:\n  - nope: 1\n"],
+)
+def test_the_fast_parse_declines_anything_wrong(tmp_path, text):
+    from bot.yamlfiles import fast_validate
+
+    # The line-keeping loader then reports it with its line.
+    assert fast_validate(write(tmp_path, text), Club) is None
