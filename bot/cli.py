@@ -1,4 +1,4 @@
-"""The `mutual-aid-bot` command: chat, validate and (later) run the channels."""
+"""The `mutual-aid-bot` command: chat, run, validate, evaluate, parse, links, sites, staff."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from bot.yamlfiles import ContentError
 
 if TYPE_CHECKING:
     from bot.knowledge import Site
+
+# `parse` reads one message per line; like the engine, only this much goes to the NLU.
+MAX_PARSE_CHARS = 1000
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -127,8 +130,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trained_nlu(settings: Settings):
+    """The NLU model the bot uses: from the model cache, or trained and cached now."""
+    from bot.engine.config import load_config
+    from bot.nlu.pipeline import load_or_train
+    from bot.training_data import TrainingData
+
+    config = load_config(settings.config_path)
+    nlu_path = settings.dialogues_dir / "nlu.yml"
+    model, _ = load_or_train(
+        config.pipeline_specs(), nlu_path, TrainingData.load(nlu_path), settings.model_cache_dir
+    )
+    return model
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Held-out NLU accuracy and a confusion report, or the safety net's with --crisis."""
+    """NLU accuracy: held out from nlu.yml, or on a test file; the safety net with --crisis."""
     from bot.engine.config import load_config
     from bot.evaluate import evaluate
     from bot.training_data import TrainingData
@@ -136,6 +153,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.crisis:
         return _evaluate_crisis(settings, args)
+    if args.test_file:
+        return _evaluate_test_file(settings, args)
     config = load_config(settings.config_path)
     data = TrainingData.load(settings.dialogues_dir / "nlu.yml")
     result = evaluate(config.pipeline_specs(), data)
@@ -143,6 +162,60 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.show_misses:
         for true, guess, text in result.misses:
             print(f"  miss: {true} -> {guess}: {text}")
+    return 0
+
+
+def _evaluate_test_file(settings: Settings, args: argparse.Namespace) -> int:
+    """Accuracy, misroutes and clarify rate on a Rasa NLU test file (like rasa test nlu)."""
+    from bot.nlu_eval import evaluate_file
+    from bot.training_data import TrainingData
+
+    path = Path(args.test_file)
+    if not path.is_file():
+        print(f"error: no NLU test file at {path}", file=sys.stderr)
+        return 2
+    try:
+        test = TrainingData.load(path)
+    except (ContentError, ValueError) as exc:  # the file and line are in the message
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not test.examples:
+        print(f"error: {path} has no intent examples to test", file=sys.stderr)
+        return 2
+    report = evaluate_file(_trained_nlu(settings), test)
+    print(report.report(show_misses=args.show_misses))
+    if args.out:
+        try:
+            written = report.write(Path(args.out))
+        except OSError as exc:
+            print(f"error: could not write the report to {args.out}: {exc}", file=sys.stderr)
+            return 2
+        for item in written:
+            print(f"wrote {item}")
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """JSON lines in ({"text": ...} or plain text), Rasa /model/parse JSON out, one per line."""
+    settings = _settings(args)
+    model = _trained_nlu(settings)
+    for number, raw in enumerate(sys.stdin, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        text: object = line
+        if line.startswith("{"):
+            try:
+                text = json.loads(line).get("text")
+            except (json.JSONDecodeError, AttributeError):
+                text = None
+            if not isinstance(text, str):
+                print(
+                    json.dumps({"error": f'line {number}: expected {{"text": "..."}}'}),
+                    flush=True,
+                )
+                continue
+        print(json.dumps(model.parse(str(text)[:MAX_PARSE_CHARS]), ensure_ascii=False), flush=True)
     return 0
 
 
@@ -401,9 +474,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--test-file",
         metavar="FILE",
-        help="with --crisis: the held-out file (default: tests/crisis_heldout.yml)",
+        help="a Rasa NLU test file (e.g. tests/nlu_realistic.yml); with --crisis, a "
+        "held-out crisis file (default: tests/crisis_heldout.yml)",
+    )
+    evaluate.add_argument(
+        "--out", metavar="DIR", help="with --test-file: write report.json and confusion.png"
     )
     evaluate.set_defaults(func=cmd_evaluate)
+    parse = sub.add_parser(
+        "parse",
+        parents=[common],
+        help="JSON lines in, Rasa /model/parse JSON out (like rasa shell nlu)",
+    )
+    parse.set_defaults(func=cmd_parse)
 
     link = sub.add_parser(
         "link", parents=[common], help="a signed chat link for a site, with a short code"

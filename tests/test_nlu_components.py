@@ -16,7 +16,9 @@ from bot.nlu.components import (
     LogisticRegressionClassifier,
     Message,
     RegexEntityExtractor,
+    TypoAugmenter,
     WhitespaceTokenizer,
+    WordLlamaFeaturizer,
 )
 from bot.nlu.pipeline import NluPipeline, build_components
 from bot.training_data import NluFile, TrainingData
@@ -229,6 +231,7 @@ def test_logistic_regression_defaults_are_rasas():
         "tol": 1e-4,
         "random_state": 42,
         "ranking_length": 10,
+        "C": 1.0,  # ours; Rasa's fixed value is the default
     }
     params = component.clf.get_params()
     assert (params["max_iter"], params["solver"], params["tol"]) == (100, "lbfgs", 1e-4)
@@ -315,7 +318,23 @@ def classified(*confidences: float) -> Message:
 
 
 def test_fallback_defaults_are_rasas():
-    assert FallbackClassifier({}).options == {"threshold": 0.3, "ambiguity_threshold": 0.1}
+    assert FallbackClassifier({}).options == {
+        "threshold": 0.3,
+        "ambiguity_threshold": 0.1,
+        "min_known_words": 0,  # ours; 0 keeps Rasa's behaviour
+    }
+
+
+def test_fallback_when_no_word_is_known():
+    pipeline = [*toy_pipeline(), {"name": "FallbackClassifier", "min_known_words": 1}]
+    model = NluPipeline.train(pipeline, toy_data())
+    unknown = model.parse("zzqx blorp vrrm")
+    assert unknown["intent"]["name"] == "nlu_fallback"
+    assert [r["name"] for r in unknown["intent_ranking"]] == ["nlu_fallback"]
+    assert model.parse("hello")["intent"]["name"] == "greet"
+    # Without the option, the classifier's guess stands, as in Rasa.
+    plain = NluPipeline.train([*toy_pipeline(), {"name": "FallbackClassifier"}], toy_data())
+    assert plain.parse("zzqx blorp vrrm")["intent"]["name"] != "nlu_fallback"
 
 
 def test_fallback_below_threshold():
@@ -483,6 +502,8 @@ def test_every_component_is_registered():
         "RegexEntityExtractor",
         "EntitySynonymMapper",
         "FallbackClassifier",
+        "TypoAugmenter",
+        "WordLlamaFeaturizer",
     }
 
 
@@ -553,3 +574,89 @@ def test_featurizer_works_after_a_pickle_round_trip():
     before = model.parse("tell me about AA")
     restored = pickle.loads(pickle.dumps(model))
     assert restored.parse("tell me about AA") == before
+
+
+# --- TypoAugmenter and WordLlamaFeaturizer (ours) -----------------------------------------
+
+
+def test_c_option_reaches_the_estimator():
+    assert LogisticRegressionClassifier({"C": 7.5}).clf.get_params()["C"] == 7.5
+
+
+def test_augmenter_adds_one_altered_copy_per_example_and_keeps_labels_in_step():
+    messages = [Message(text=t) for t in SENTENCES]
+    labels = [f"label{i}" for i in range(len(SENTENCES))]
+    TypoAugmenter({"copies": 1}).train(messages, labels, toy_data())
+    assert len(messages) == len(labels)
+    assert len(SENTENCES) < len(messages) <= 2 * len(SENTENCES)
+    originals = dict(zip(SENTENCES, labels[: len(SENTENCES)], strict=True))
+    for message, label in zip(messages[len(SENTENCES) :], labels[len(SENTENCES) :], strict=True):
+        assert message.text not in originals
+        # A copy is one small change away from the example of the same label.
+        source = next(t for t, lab in originals.items() if lab == label)
+        assert len(message.text) >= len(source) - 1
+
+
+def test_augmenter_is_reproducible_and_does_nothing_at_parse_time():
+    first = [Message(text=t) for t in SENTENCES]
+    second = [Message(text=t) for t in SENTENCES]
+    TypoAugmenter({}).train(first, ["a"] * len(SENTENCES), toy_data())
+    TypoAugmenter({}).train(second, ["a"] * len(SENTENCES), toy_data())
+    assert [m.text for m in first] == [m.text for m in second]
+    message = Message(text="hello there")
+    TypoAugmenter({}).process(message)
+    assert message.text == "hello there"
+    assert message.features == []
+
+
+@pytest.mark.parametrize("text", ["i need to stop drinking", "Meeting", "ok"])
+def test_augmenter_alterations_stay_close(text):
+    import random
+
+    rng = random.Random(1)
+    for _ in range(20):
+        altered = TypoAugmenter.alter(text, rng)
+        assert abs(len(altered) - len(text)) <= 1
+        assert altered.lower().replace(" ", "")[:1] == text.lower().replace(" ", "")[:1]
+
+
+def _needs_wordllama() -> None:
+    pytest.importorskip("wordllama", reason="wordllama (the 'vectors' extra) is not installed")
+
+
+def test_wordllama_features_are_unit_vectors_from_the_packaged_weights():
+    _needs_wordllama()
+    featurizer = WordLlamaFeaturizer({"scale": 2.0})
+    featurizer.train([], [], toy_data())
+    message = Message(text="is smart recovery free")
+    featurizer.process(message)
+    row = message.features[0].toarray()[0]
+    assert row.shape == (256,)
+    assert np.linalg.norm(row) == pytest.approx(2.0)
+    close, far = Message(text="is smart recovery free of charge"), Message(text="bye")
+    featurizer.process(close)
+    featurizer.process(far)
+    similarity = row @ close.features[0].toarray()[0]
+    assert similarity > row @ far.features[0].toarray()[0]
+
+
+def test_wordllama_never_reaches_the_network(monkeypatch):
+    # Loading reads two files from the installed package; any download attempt fails here.
+    _needs_wordllama()
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("WordLlamaFeaturizer tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    featurizer = WordLlamaFeaturizer({})
+    featurizer.train([], [], toy_data())
+    message = Message(text="")
+    featurizer.process(message)
+    assert message.features[0].nnz == 0  # nothing to average: a zero row, not an error
+
+
+def test_wordllama_unknown_weights_are_a_config_error():
+    _needs_wordllama()
+    with pytest.raises(ConfigError, match="not in the installed wordllama"):
+        WordLlamaFeaturizer({"dim": 999}).train([], [], toy_data())

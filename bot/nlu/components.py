@@ -7,10 +7,12 @@ same defaults, so a config.yml written for Rasa behaves the same here.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -74,6 +76,8 @@ class Message:
     intent: dict[str, Any] = field(default_factory=dict)
     intent_ranking: list[dict[str, Any]] = field(default_factory=list)
     entities: list[dict[str, Any]] = field(default_factory=list)
+    # Words of the message that the word featurizer knows from training (None: not counted).
+    known_words: int | None = None
 
 
 class Component:
@@ -93,6 +97,65 @@ class Component:
 
     def process(self, message: Message) -> None:
         """Add this component's output to the message."""
+
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS = {
+    row[i]: row[max(0, i - 1) : i] + row[i + 1 : i + 2]
+    for row in _KEYBOARD_ROWS
+    for i in range(len(row))
+}
+
+
+class TypoAugmenter(Component):
+    """Adds misspelt and re-cased copies of the training examples, at training time only.
+
+    Not a Rasa component: people type on phones, and the stored examples stay readable while
+    the model still learns that "meetnig" and "MEETING" are "meeting". Seeded, so the same
+    data always gives the same model. It must come first in the pipeline.
+    """
+
+    name = "TypoAugmenter"
+    defaults: ClassVar[dict[str, Any]] = {"copies": 1, "random_state": 42}
+
+    def train(self, messages: list[Message], labels: list[str], data: TrainingData) -> None:
+        """Extend the training messages and labels in place with altered copies."""
+        rng = random.Random(self.options["random_state"])
+        originals = list(zip(messages, labels, strict=True))
+        seen = {m.text for m in messages}
+        for message, label in originals:
+            for _ in range(int(self.options["copies"])):
+                text = self.alter(message.text, rng)
+                if text not in seen:
+                    seen.add(text)
+                    messages.append(Message(text=text))
+                    labels.append(label)
+
+    @staticmethod
+    def alter(text: str, rng: random.Random) -> str:
+        """One slip of the thumb in a longer word, or a change of case or apostrophes."""
+        words = text.split(" ")
+        long_words = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+        kind = rng.choice(("typo", "typo", "case", "apostrophe"))
+        if kind == "typo" and long_words:
+            i = rng.choice(long_words)
+            word = words[i]
+            j = rng.randrange(1, len(word) - 1)
+            slip = rng.choice(("swap", "drop", "double", "neighbour"))
+            if slip == "swap":
+                word = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+            elif slip == "drop":
+                word = word[:j] + word[j + 1 :]
+            elif slip == "double":
+                word = word[:j] + word[j] + word[j:]
+            else:
+                near = _NEIGHBOURS.get(word[j].lower(), "")
+                word = word[:j] + (rng.choice(near) if near else word[j]) + word[j + 1 :]
+            words[i] = word
+            return " ".join(words)
+        if kind == "apostrophe" and "'" in text:
+            return text.replace("'", "")
+        return rng.choice((text.lower(), text.upper(), text.capitalize()))
 
 
 class WhitespaceTokenizer(Component):
@@ -185,6 +248,8 @@ class CountVectorsFeaturizer(Component):
             index = self._vocabulary.get(gram)
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
+        if self.options["analyzer"] == "word":
+            message.known_words = sum(counts.values())
         columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
         values = np.array([counts[c] for c in columns.tolist()], dtype=np.int64)
         width = len(self._vocabulary)
@@ -201,6 +266,69 @@ class CountVectorsFeaturizer(Component):
         return state
 
 
+class WordLlamaFeaturizer(Component):
+    """Dense sentence features: the mean of WordLlama's pretrained token vectors.
+
+    The 256-d weights (16 MB) and the tokenizer come inside the ``wordllama`` wheel from the
+    package registry; they are read by explicit path with ``safetensors`` and ``tokenizers``,
+    so nothing is ever downloaded (its own loader looks for ``tokenizer/``, but the wheel
+    ships ``tokenizers/``, and would fall back to Hugging Face). ``scale`` weighs the dense
+    features against the sparse counts.
+    """
+
+    name = "WordLlamaFeaturizer"
+    defaults: ClassVar[dict[str, Any]] = {"config": "l2_supercat", "dim": 256, "scale": 1.0}
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self._vectors: np.ndarray | None = None
+        self._tokenizer: Any = None
+
+    def _load(self) -> None:
+        import importlib.util
+
+        spec = importlib.util.find_spec("wordllama")
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(f"{self.name} needs the wordllama package (pip install wordllama)")
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        root = Path(next(iter(spec.submodule_search_locations)))
+        name, dim = self.options["config"], self.options["dim"]
+        weights = root / "weights" / f"{name}_{dim}.safetensors"
+        tokenizer = root / "tokenizers" / f"{name}_tokenizer_config.json"
+        for path in (weights, tokenizer):
+            if not path.is_file():
+                raise ConfigError(f"{self.name}: {path} is not in the installed wordllama")
+        self._vectors = next(iter(load_file(str(weights)).values())).astype(np.float32)
+        self._tokenizer = Tokenizer.from_file(str(tokenizer))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The vectors come from the installed package, not the cached model.
+        state = dict(self.__dict__)
+        state["_vectors"] = state["_tokenizer"] = None
+        return state
+
+    def train(self, messages: list[Message], labels: list[str], data: TrainingData) -> None:
+        """Nothing to learn: the vectors are pretrained. Loads them."""
+        self._load()
+
+    def process(self, message: Message) -> None:
+        """Add the normalised mean vector of the message's tokens."""
+        if self._vectors is None:
+            self._load()
+        assert self._vectors is not None
+        ids = self._tokenizer.encode(message.text, add_special_tokens=False).ids
+        row = np.zeros(self._vectors.shape[1], dtype=np.float64)
+        if ids:
+            picked = self._vectors[np.clip(np.array(ids), 0, len(self._vectors) - 1)]
+            mean = picked.mean(axis=0)
+            norm = float(np.linalg.norm(mean))
+            if norm:
+                row = mean / norm * self.options["scale"]
+        message.features.append(sp.csr_matrix(row.reshape(1, -1)))
+
+
 class LogisticRegressionClassifier(Component):
     """Intent classification with scikit-learn's LogisticRegression, Rasa's settings."""
 
@@ -211,6 +339,9 @@ class LogisticRegressionClassifier(Component):
         "tol": 1e-4,
         "random_state": 42,
         "ranking_length": 10,
+        # Ours, not Rasa's (which fixes C at 1): less regularisation suits many short,
+        # varied examples with dense features beside the sparse ones.
+        "C": 1.0,
     }
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -218,6 +349,7 @@ class LogisticRegressionClassifier(Component):
         # The same fixed settings as Rasa's component, so a change of scikit-learn
         # defaults does not change our classifier.
         self.clf = LogisticRegression(
+            C=float(self.options["C"]),
             solver=self.options["solver"],
             max_iter=self.options["max_iter"],
             class_weight="balanced",
@@ -358,14 +490,25 @@ class FallbackClassifier(Component):
     """Predict ``nlu_fallback`` when the classifier is unsure, as Rasa does."""
 
     name = "FallbackClassifier"
-    defaults: ClassVar[dict[str, Any]] = {"threshold": 0.3, "ambiguity_threshold": 0.1}
+    # min_known_words is ours, not Rasa's (0 keeps Rasa's behaviour): a message with no word
+    # the training data ever used ("zzqx blorp") is not understood, however confident the
+    # classifier is; dense pretrained features alone can make gibberish look like an intent.
+    defaults: ClassVar[dict[str, Any]] = {
+        "threshold": 0.3,
+        "ambiguity_threshold": 0.1,
+        "min_known_words": 0,
+    }
 
     def process(self, message: Message) -> None:
-        """Replace a low-confidence or ambiguous intent with nlu_fallback."""
+        """Replace a low-confidence, ambiguous or unknown-word intent with nlu_fallback."""
         if not message.intent:
             return
         ranking = message.intent_ranking
-        below = message.intent["confidence"] < self.options["threshold"]
+        unknown = (
+            message.known_words is not None
+            and message.known_words < self.options["min_known_words"]
+        )
+        below = unknown or message.intent["confidence"] < self.options["threshold"]
         # Rasa only calls a prediction ambiguous when the ranking has two intents to compare.
         ambiguous = (
             len(ranking) >= 2
@@ -375,14 +518,17 @@ class FallbackClassifier(Component):
         if below or ambiguous:
             fallback = {"name": "nlu_fallback", "confidence": self.options["threshold"]}
             message.intent = dict(fallback)
-            message.intent_ranking = [fallback, *ranking]
+            # Guesses about words the model never saw are not worth offering as readings.
+            message.intent_ranking = [fallback] if unknown else [fallback, *ranking]
 
 
 COMPONENTS: dict[str, type[Component]] = {
     cls.name: cls
     for cls in (
+        TypoAugmenter,
         WhitespaceTokenizer,
         CountVectorsFeaturizer,
+        WordLlamaFeaturizer,
         LogisticRegressionClassifier,
         RegexEntityExtractor,
         EntitySynonymMapper,
