@@ -12,10 +12,61 @@ from bot.knowledge import MutualAidOption
 
 
 def audience_of(tracker: Tracker) -> str:
-    """Who the listing is for: the person (self) or family and friends."""
-    if tracker.get_intent_of_latest_message() == "family_support":
+    """Who the listing is for: the person (self) or family and friends.
+
+    A message about someone else's use ("my son is on the gear") takes the families path
+    whatever intent it was read as; one about the person's own use takes theirs.
+    """
+    intent = tracker.get_intent_of_latest_message()
+    who = [str(w) for w in tracker.get_latest_entity_values("who")]
+    if intent == "family_support" or any(w != "self" for w in who):
         return "family"
+    if intent == "own_use" or "self" in who:
+        return "self"
     return "family" if tracker.get_slot("audience") == "family" else "self"
+
+
+# What each substance id matches in an option's `substances` list: its own names first
+# (a specific fit), then the general ones.
+SPECIFIC: dict[str, tuple[str, ...]] = {
+    "alcohol": ("alcohol",),
+    "cocaine": ("cocaine", "crack"),
+    "cannabis": ("cannabis",),
+    "other": ("crystal meth", "other drugs"),
+    "gambling": ("gambling",),
+}
+GENERAL: dict[str, tuple[str, ...]] = {
+    "cocaine": ("any drug", "other drugs"),
+    "cannabis": ("any drug",),
+    "opioids": ("any drug",),
+    "benzodiazepines": ("any drug",),
+    "ketamine": ("any drug",),
+    "spice": ("any drug",),
+    "other": ("any drug",),
+    "gambling": ("gambling and other habits",),
+}
+
+
+def fit(option: MutualAidOption, substance: str | None) -> int:
+    """2 for a group about this substance itself, 1 for one that takes it in, else 0."""
+    if not substance:
+        return 0
+    names = {s.lower() for s in option.substances}
+    if names & set(SPECIFIC.get(substance, ())):
+        return 2
+    return 1 if names & set(GENERAL.get(substance, ())) else 0
+
+
+def substance_of(tracker: Tracker) -> str | None:
+    """The substance named now, or earlier in the chat (an id, never the words typed)."""
+    named = next(tracker.get_latest_entity_values("substance"), None)
+    value = named or tracker.get_slot("substance")
+    return str(value) if value else None
+
+
+def by_fit(options: list[MutualAidOption], substance: str | None) -> list[MutualAidOption]:
+    """The options that fit the substance first; the chat's own order otherwise kept."""
+    return sorted(options, key=lambda option: -fit(option, substance))
 
 
 def title_of(option: MutualAidOption) -> str:
@@ -42,7 +93,9 @@ class ActionListOptions(Action):
     ) -> list[dict[str, Any]]:
         """Send the intro, the groups, any services that are not groups, and buttons."""
         audience = audience_of(tracker)
-        eligible = shuffled(options_for(audience), tracker.sender_id)
+        # Every option is always listed; the ones that fit what the person named come first.
+        substance = substance_of(tracker) if audience == "self" else None
+        eligible = by_fit(shuffled(options_for(audience), tracker.sender_id), substance)
         groups = [o for o in eligible if o.mutual_aid]
         services = [o for o in eligible if not o.mutual_aid]
         dispatcher.utter_message(response="utter_options_intro")

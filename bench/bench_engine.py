@@ -36,7 +36,9 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from bot.crisis_eval import evaluate_crisis, load_held_out  # noqa: E402
 from bot.engine import BotReply, Engine  # noqa: E402
+from bot.nlu_eval import evaluate_file  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.training_data import TrainingData  # noqa: E402
 
 CHANNEL = "bench"
 ERROR_TEXT = "something went wrong"
@@ -257,6 +259,7 @@ async def main() -> int:
 
         result = await run_turns(engine, args.senders)
         crisis_rows = crisis_measures(engine)
+        understanding_rows = understanding_measures(engine)
         engine.store.close()
 
     latencies: list[float] = result["latencies"]  # type: ignore[assignment]
@@ -326,6 +329,13 @@ async def main() -> int:
             crisis_rows,
         )
     )
+    print(
+        table(
+            "Understanding (tests/nlu_realistic.yml, never trained on)",
+            ["measure", "value"],
+            understanding_rows,
+        )
+    )
     if errors:
         print(f"{errors} turn(s) were answered with the error message.", file=sys.stderr)
         return 1
@@ -355,6 +365,27 @@ def crisis_measures(engine: Engine) -> list[list[str]]:
         ],
         ["one safety check, p50 ms", ms(percentile(timings, 50))],
         ["one safety check, p99 ms", ms(percentile(timings, 99))],
+    ]
+
+
+def understanding_measures(engine: Engine) -> list[list[str]]:
+    """Accuracy, misroutes and clarify rate on the realistic NLU test set, and parse time."""
+    test = TrainingData.load(PROJECT_DIR / "tests" / "nlu_realistic.yml")
+    report = evaluate_file(engine.nlu, test)
+    timings = []
+    for _, example in test.examples * 3:
+        started = time.perf_counter()
+        engine.nlu.parse(example.text)
+        timings.append(time.perf_counter() - started)
+    right_ok = "meets" if report.accuracy >= 0.92 else "BELOW"
+    misroute_ok = "meets" if report.misroute_rate <= 0.03 else "ABOVE"
+    return [
+        ["messages", str(report.total)],
+        ["right (target 92% or more)", f"{report.accuracy:.1%} ({right_ok} target)"],
+        ["misroutes (target 3% or less)", f"{report.misroute_rate:.1%} ({misroute_ok} target)"],
+        ["clarify (did you mean)", f"{report.clarify_rate:.1%}"],
+        ["one NLU parse, p50 ms", ms(percentile(timings, 50))],
+        ["one NLU parse, p99 ms", ms(percentile(timings, 99))],
     ]
 
 

@@ -16,6 +16,7 @@ from bot.domain import BUILTIN_ACTIONS, BUILTIN_INTENTS, Domain, PayloadButton
 from bot.engine.config import load_config
 from bot.engine.core import CRISIS_ACTION, CRISIS_INTENT, START_INTENT
 from bot.engine.policy import RulePolicy
+from bot.intent_titles import ANSWER_INTENTS, load_intent_titles
 from bot.knowledge import Knowledge, load_sites
 from bot.language import check_content, knowledge_texts
 from bot.nlu.components import ConfigError
@@ -38,6 +39,8 @@ _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z0-9_\-]+)(?P<entities>\{.*\})?$")
 MIN_EXAMPLES = 15
 # Intents the engine sets itself, never the NLU: /start links, and crisis (the safety net).
 ENGINE_INTENTS = {START_INTENT, CRISIS_INTENT}
+# Intents only ever sent by a button the bot offered ("Something else" in "did you mean").
+BUTTON_ONLY_INTENTS = {"something_else"}
 
 
 def _steps(rules: list[Rule]) -> list[UserStep | ActionStep]:
@@ -57,7 +60,9 @@ def check_dialogues(
     for intent, _ in training.examples:
         examples[intent] = examples.get(intent, 0) + 1
     for intent in domain.intents:
-        if intent not in examples and intent not in BUILTIN_INTENTS | ENGINE_INTENTS:
+        if intent not in examples and intent not in (
+            BUILTIN_INTENTS | ENGINE_INTENTS | BUTTON_ONLY_INTENTS
+        ):
             problems.append(f"intent '{intent}' has no NLU examples")
         elif intent == CRISIS_INTENT and intent in examples:
             problems.append(
@@ -178,6 +183,29 @@ def check_knowledge(domain: Domain, knowledge: Knowledge) -> list[str]:
     return problems
 
 
+def check_intent_titles(path: Path, domain: Domain) -> list[str]:
+    """Every "did you mean" title names a declared intent that a person can ask for."""
+    try:
+        titles = load_intent_titles(path).titles
+    except FileNotFoundError:
+        return [f"{path}: missing (the titles of the 'did you mean' buttons)"]
+    except (ContentError, ValueError) as exc:
+        return [str(exc)]
+    problems = [
+        f"{path.name}: '{intent}' is not an intent in the domain"
+        for intent in titles
+        if intent not in domain.intents
+    ]
+    problems += [
+        f"{path.name}: '{intent}' is an answer, never offered as a reading"
+        for intent in titles
+        if intent in ANSWER_INTENTS
+    ]
+    if "something_else" not in titles:
+        problems.append(f"{path.name}: needs a title for something_else")
+    return problems
+
+
 def validate_all(settings: Settings, action_names: set[str] | None = None) -> list[str]:
     """Every problem found in config, dialogues, knowledge and sites."""
     problems: list[str] = []
@@ -192,6 +220,7 @@ def validate_all(settings: Settings, action_names: set[str] | None = None) -> li
     except ConfigError as exc:
         return [f"{settings.config_path}: {exc}"]
     problems.extend(check_dialogues(domain, training, rules, action_names))
+    problems.extend(check_intent_titles(settings.dialogues_dir / "intent_titles.yml", domain))
     stories = settings.content_dir / "tests" / "test_stories.yml"
     if stories.exists():
         try:

@@ -376,3 +376,29 @@ def test_cli_validate_reports_bad_yaml_with_file_and_line(tmp_path, content):
     assert result.returncode != 0
     assert f"{domain}:{line}: not valid YAML" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- dialogues/intent_titles.yml: the "did you mean" buttons -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ("  cost: Does it cost anything?\n", "  costs: Does it cost anything?\n", "'costs'"),
+        ("  get_help: Get help now\n", "  get_help: Get help now\n  affirm: Say yes\n", "answer"),
+        ("  something_else: Something else\n", "", "something_else"),
+    ],
+)
+def test_intent_titles_must_fit_the_domain(content, copy_settings, action_names, old, new, needle):
+    edit(content / "dialogues" / "intent_titles.yml", old, new)
+    assert needle in only(problems_of(copy_settings, action_names), "intent_titles.yml")
+
+
+def test_missing_intent_titles_file_is_named(content, copy_settings, action_names):
+    (content / "dialogues" / "intent_titles.yml").unlink()
+    assert "missing" in only(problems_of(copy_settings, action_names), "intent_titles.yml")
+
+
+def test_broken_intent_titles_file_is_a_clear_problem(content, copy_settings, action_names):
+    (content / "dialogues" / "intent_titles.yml").write_text("titles: [oops\n")
+    assert "intent_titles.yml" in "\n".join(problems_of(copy_settings, action_names))

@@ -23,9 +23,11 @@ from bot.domain import Domain, Slot, SlotMapping
 from bot.engine.actions import ActionClient, ActionFailed, HttpActions, InProcessActions
 from bot.engine.actions import build_action_call as _build_call
 from bot.engine.config import BotConfig, load_config
+from bot.engine.long_messages import read_long
 from bot.engine.payloads import parse_payload, parse_start, payload_shaped
 from bot.engine.policy import ACTION_LISTEN, RulePolicy, TrailItem, trail_from_history
 from bot.engine.responses import render_response
+from bot.intent_titles import load_intent_titles
 from bot.knowledge import Knowledge, Site, load_sites
 from bot.links import LinkError, LinkService
 from bot.nlu.pipeline import NluPipeline, load_or_train
@@ -53,6 +55,7 @@ MAX_ACTIONS_PER_TURN = 12
 MAX_TEXT = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _FORGET = re.compile(r"^/forget(?:@\w+)?$", re.IGNORECASE)
+_UNKNOWN_COMMAND = re.compile(r"^/[A-Za-z]\w*(?:@\w+)?(?:\s|$)")
 
 
 @dataclass
@@ -233,6 +236,7 @@ class Engine:
         )
         self._apply_user_message(turn)
         await self._predict_and_run(turn)
+        self._offer_the_rest(turn)
         log.debug("turn: intent %s, actions %s", turn.intent, ", ".join(turn.actions_run))
         self.last_turns[conversation_id] = (turn.intent, list(turn.actions_run))
         self._keep_help_in_reach(turn)
@@ -296,6 +300,25 @@ class Engine:
             {**self.template_values, **values},
         )
         return [self._to_reply(message)] if message else []
+
+    def _offer_the_rest(self, turn: Turn) -> None:
+        """A message that asked several things: the others, offered as buttons."""
+        also = (turn.latest_message.get("metadata") or {}).get("also") or []
+        titles = load_intent_titles(self.settings.dialogues_dir / "intent_titles.yml").titles
+        buttons = [{"title": titles[n], "payload": f"/{n}"} for n in also if n in titles]
+        if not buttons or not turn.messages or turn.state.active_loop:
+            return
+        message = render_response(
+            self.domain,
+            "utter_also_asked",
+            turn.state.slots,
+            turn.channel,
+            turn.state.id,
+            self.template_values,
+        )
+        if message:
+            message["buttons"] = buttons
+            turn.messages.append(message)
 
     def _keep_help_in_reach(self, turn: Turn) -> None:
         """After a crisis message, every turn ends with a "Get help now" button."""
@@ -366,11 +389,17 @@ class Engine:
             parsed = self._parse(text)
             parsed["entities"] = []
             return parsed
+        if _UNKNOWN_COMMAND.match(text):
+            # A command the bot does not have ("/blorf", a wrong "/staff" code) is not
+            # understood, whatever its words: every one gets the same answer, so nothing
+            # tells a visitor which commands exist.
+            fallback = {"name": "nlu_fallback", "confidence": 1.0}
+            return {"text": text, "intent": fallback, "intent_ranking": [fallback], "entities": []}
         return self._parse(text)
 
     def _parse(self, text: str) -> dict[str, Any]:
         """NLU, which never decides a crisis: only the safety net does."""
-        parsed = self.nlu.parse(text)
+        parsed = read_long(self.nlu.parse, text)
         if parsed["intent"]["name"] == CRISIS_INTENT:
             # Only from an nlu.yml that still has crisis examples (validate refuses them).
             parsed["intent"] = {"name": "nlu_fallback", "confidence": 0.0}

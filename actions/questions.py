@@ -1,0 +1,142 @@
+"""Answers to the everyday questions about groups: meetings, contact details, cost, a first
+meeting. A named group gets its own facts from knowledge/options/; otherwise every group
+gets the same space, in this chat's order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge_access import knowledge, options_for, shuffled
+from bot.knowledge import MutualAidOption
+
+
+def named_option(tracker: Tracker) -> MutualAidOption | None:
+    """The group named in the latest message, if it is one the bot knows."""
+    option_id = next(tracker.get_latest_entity_values("option"), None)
+    return knowledge().options_by_id.get(str(option_id)) if option_id else None
+
+
+def option_buttons(intent: str, options: list[MutualAidOption]) -> list[dict[str, str]]:
+    """One button per option that asks the same question about that option."""
+    return [
+        {"title": o.short_name, "payload": f'/{intent}{{"option": "{o.id}"}}'} for o in options
+    ]
+
+
+class ActionFindMeeting(Action):
+    """Where and when: each group's own meeting list (there is no finder of our own yet)."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_find_meeting"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The named group's list, or every group's list that has a checked address."""
+        option = named_option(tracker)
+        if option is not None:
+            if option.meeting_finder is None:
+                dispatcher.utter_message(
+                    response="utter_find_meeting_none",
+                    name=option.name,
+                    website=option.website.value,
+                )
+            else:
+                dispatcher.utter_message(
+                    response="utter_option_meeting_finder",
+                    name=option.name,
+                    url=option.meeting_finder.value,
+                )
+            return []
+        audience = "family" if tracker.get_slot("audience") == "family" else "self"
+        listed = shuffled(options_for(audience), tracker.sender_id)
+        dispatcher.utter_message(response="utter_find_meeting_intro")
+        lines = [
+            f"- {o.short_name}: {(o.meeting_finder or o.website).value}"
+            for o in listed
+            if o.mutual_aid
+        ]
+        dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(response="utter_find_meeting_more")
+        return []
+
+
+class ActionGroupContact(Action):
+    """A named group's own website and phone line, never the emergency list."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_group_contact"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The group's details, or a choice of group when none was named."""
+        option = named_option(tracker)
+        if option is None:
+            options = shuffled(knowledge().options, tracker.sender_id)
+            dispatcher.utter_message(
+                response="utter_group_contact_which",
+                buttons=option_buttons("group_contact", options),
+            )
+            return []
+        helpline = ""
+        if option.helpline:
+            hours = f" ({option.helpline.hours.value})" if option.helpline.hours else ""
+            helpline = f"\nPhone: {option.helpline.number.value}{hours}"
+        dispatcher.utter_message(
+            response="utter_group_contact",
+            name=option.name,
+            website=option.website.value,
+            helpline=helpline,
+        )
+        return []
+
+
+class ActionCost(Action):
+    """Whether it costs anything: the named group's own answer, or the general one."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_cost"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """One line from knowledge for a named group; otherwise the general answer."""
+        option = named_option(tracker)
+        if option is None:
+            dispatcher.utter_message(response="utter_cost")
+        else:
+            dispatcher.utter_message(
+                response="utter_option_cost", name=option.name, cost=option.cost
+            )
+        return []
+
+
+class ActionFirstMeeting(Action):
+    """What a first meeting is like: the named group's own words, or the general answer."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_first_meeting"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """One paragraph from knowledge for a named group; otherwise the general answer."""
+        option = named_option(tracker)
+        if option is None:
+            dispatcher.utter_message(response="utter_first_meeting")
+        else:
+            dispatcher.utter_message(
+                response="utter_option_first_meeting",
+                name=option.name,
+                first_meeting=option.first_meeting,
+            )
+        return []
