@@ -98,45 +98,51 @@ class ActionGroupContact(Action):
         return []
 
 
-class ActionCost(Action):
-    """Whether it costs anything: the named group's own answer, or the general one."""
+class _NamedOrGeneral:
+    """One line from the named group's own file, or the general answer when none is named.
+
+    A mixin, not an Action: rasa-sdk registers every Action subclass it finds, and this one
+    has no name of its own.
+    """
+
+    action_name: str
+    general_response: str
+    option_response: str
+    option_field: str
 
     def name(self) -> str:
         """The action's name in the domain."""
-        return "action_cost"
+        return self.action_name
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """One line from knowledge for a named group; otherwise the general answer."""
+        """The named group's own words, or the general answer."""
         option = named_option(tracker)
         if option is None:
-            dispatcher.utter_message(response="utter_cost")
+            dispatcher.utter_message(response=self.general_response)
         else:
             dispatcher.utter_message(
-                response="utter_option_cost", name=option.name, cost=option.cost
-            )
-        return []
-
-
-class ActionFirstMeeting(Action):
-    """What a first meeting is like: the named group's own words, or the general answer."""
-
-    def name(self) -> str:
-        """The action's name in the domain."""
-        return "action_first_meeting"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        """One paragraph from knowledge for a named group; otherwise the general answer."""
-        option = named_option(tracker)
-        if option is None:
-            dispatcher.utter_message(response="utter_first_meeting")
-        else:
-            dispatcher.utter_message(
-                response="utter_option_first_meeting",
+                response=self.option_response,
                 name=option.name,
-                first_meeting=option.first_meeting,
+                **{self.option_field: getattr(option, self.option_field)},
             )
         return []
+
+
+class ActionCost(_NamedOrGeneral, Action):
+    """Whether it costs anything."""
+
+    action_name = "action_cost"
+    general_response = "utter_cost"
+    option_response = "utter_option_cost"
+    option_field = "cost"
+
+
+class ActionFirstMeeting(_NamedOrGeneral, Action):
+    """What a first meeting is like."""
+
+    action_name = "action_first_meeting"
+    general_response = "utter_first_meeting"
+    option_response = "utter_option_first_meeting"
+    option_field = "first_meeting"
