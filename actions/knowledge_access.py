@@ -38,6 +38,14 @@ def shuffled(options: list[MutualAidOption], conversation_id: str) -> list[Mutua
     return sorted(options, key=key)
 
 
+def phone_line(option: MutualAidOption) -> str:
+    """A new line with the option's phone number and hours, or nothing if it has none."""
+    if not option.helpline:
+        return ""
+    hours = f" ({option.helpline.hours.value})" if option.helpline.hours else ""
+    return f"\nPhone: {option.helpline.number.value}{hours}"
+
+
 def options_for(audience: str) -> list[MutualAidOption]:
     """Every option meant for an audience (self, family), gambling-only ones left out."""
     return [

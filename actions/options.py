@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import knowledge, options_for, shuffled
+from actions.knowledge_access import knowledge, options_for, phone_line, shuffled
 from bot.knowledge import MutualAidOption
 
 
@@ -129,10 +129,6 @@ class ActionOptionDetails(Action):
         if option is None:
             dispatcher.utter_message(response="utter_option_unknown")
             return [{"event": "followup", "timestamp": None, "name": "action_list_options"}]
-        helpline = ""
-        if option.helpline:
-            hours = f" ({option.helpline.hours.value})" if option.helpline.hours else ""
-            helpline = f"\nPhone: {option.helpline.number.value}{hours}"
         dispatcher.utter_message(
             response="utter_option_card",
             title=title_of(option),
@@ -142,7 +138,7 @@ class ActionOptionDetails(Action):
             in_person=yes_no(option.in_person_uk),
             cost=option.cost,
             website=option.website.value,
-            helpline=helpline,
+            helpline=phone_line(option),
         )
         viewed = list(tracker.get_slot("viewed_options") or [])
         if option.id not in viewed:

@@ -10,7 +10,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import knowledge, options_for, shuffled
+from actions.knowledge_access import knowledge, options_for, phone_line, shuffled
 from bot.knowledge import MutualAidOption
 
 
@@ -85,15 +85,11 @@ class ActionGroupContact(Action):
                 buttons=option_buttons("group_contact", options),
             )
             return []
-        helpline = ""
-        if option.helpline:
-            hours = f" ({option.helpline.hours.value})" if option.helpline.hours else ""
-            helpline = f"\nPhone: {option.helpline.number.value}{hours}"
         dispatcher.utter_message(
             response="utter_group_contact",
             name=option.name,
             website=option.website.value,
-            helpline=helpline,
+            helpline=phone_line(option),
         )
         return []
 
