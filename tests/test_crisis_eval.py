@@ -1,8 +1,7 @@
 """The safety net on the held-out crisis file: the numbers `make test` holds it to.
 
-Recall must be 100%: every held-out crisis message gets emergency signposting. False alarms
-are held to what has been reached; the 5% target of issue 8 is a strict expected failure
-until the classifier meets it. See README "Crisis safety net".
+Recall must be 100%: every held-out crisis message gets emergency signposting, and false
+alarms must be 5% or less (issue 8). See README "Crisis safety net".
 """
 
 from __future__ import annotations
@@ -42,24 +41,13 @@ def test_every_held_out_crisis_message_is_caught(evaluation):
     assert evaluation.recall == 1.0, "missed:\n" + "\n".join(missed)
 
 
-# Issue 8 asks for false alarms of 5% or less. The net is at about 6% on the held-out file
-# (README "Crisis safety net"), so that target is an expected failure until the classifier
-# gets better: strict, so the day it passes the marker must come off. The guard below keeps
-# what has been reached from getting worse.
+# Issue 8: false alarms of 5% or less on the held-out file (README "Crisis safety net").
 FALSE_ALARM_TARGET = 0.05
-FALSE_ALARM_REACHED = 0.07
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 8 target not met yet: about 6% false alarms on held-out"
-)
 def test_false_alarms_meet_the_5_percent_target(evaluation):
-    assert evaluation.false_alarm_rate <= FALSE_ALARM_TARGET
-
-
-def test_false_alarms_stay_within_what_has_been_reached(evaluation):
     alarms = "\n".join(f"{how}: {text}" for text, how in evaluation.false_alarms)
-    assert evaluation.false_alarm_rate <= FALSE_ALARM_REACHED, alarms
+    assert evaluation.false_alarm_rate <= FALSE_ALARM_TARGET, alarms
 
 
 def test_every_development_crisis_message_is_caught(net):

@@ -384,11 +384,12 @@ class Engine:
         shaped = payload_shaped(text)
         if shaped is not None:
             # A payload with entities that was never offered here (typed, stale, or another
-            # chat's) is ordinary text: it goes through NLU, and the entities NLU finds in it
-            # are dropped, so typing cannot set a slot.
-            parsed = self._parse(text)
-            parsed["entities"] = []
-            return parsed
+            # chat's) sets nothing: it counts as its intent with no entities, so typing can
+            # never set a slot, and a form just asks its question again.
+            known = shaped in self.known_intents and shaped != CRISIS_INTENT
+            intent = shaped if known else "nlu_fallback"
+            guess = {"name": intent, "confidence": 1.0}
+            return {"text": text, "intent": guess, "intent_ranking": [guess], "entities": []}
         if _UNKNOWN_COMMAND.match(text):
             # A command the bot does not have ("/blorf", a wrong "/staff" code) is not
             # understood, whatever its words: every one gets the same answer, so nothing
