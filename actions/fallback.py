@@ -10,15 +10,13 @@ where the bot asked nothing is not taken as an answer to anything.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.knowledge_access import content_dir
 from bot.intent_titles import ANSWER_INTENTS, load_intent_titles
-from bot.settings import PROJECT_DIR
 
 FALLBACK_ACTION = "action_fallback"
 FALLBACK_INTENT = "nlu_fallback"
@@ -48,8 +46,7 @@ def actions_of_previous_turn(tracker: Tracker) -> list[str]:
 
 
 def _titles() -> dict[str, str]:
-    content = os.environ.get("MUTUAL_AID_CONTENT_DIR") or str(PROJECT_DIR)
-    return load_intent_titles(Path(content) / "dialogues" / "intent_titles.yml").titles
+    return load_intent_titles(content_dir() / "dialogues" / "intent_titles.yml").titles
 
 
 def readings(tracker: Tracker, titles: dict[str, str]) -> list[dict[str, str]]:

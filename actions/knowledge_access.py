@@ -23,10 +23,14 @@ def _knowledge_at(folder: str) -> Knowledge:
     return knowledge
 
 
+def content_dir() -> Path:
+    """MUTUAL_AID_CONTENT_DIR, or this project: where dialogues/ and knowledge/ are."""
+    return Path(os.environ.get("MUTUAL_AID_CONTENT_DIR") or str(PROJECT_DIR))
+
+
 def knowledge() -> Knowledge:
     """The knowledge base under MUTUAL_AID_CONTENT_DIR (default: this project)."""
-    content = os.environ.get("MUTUAL_AID_CONTENT_DIR") or str(PROJECT_DIR)
-    return _knowledge_at(str(Path(content) / "knowledge"))
+    return _knowledge_at(str(content_dir() / "knowledge"))
 
 
 def shuffled(options: list[MutualAidOption], conversation_id: str) -> list[MutualAidOption]:

@@ -76,6 +76,12 @@ class BotReply:
         return out
 
 
+def _parse_as(text: str, intent: str) -> dict[str, Any]:
+    """A parse decided by the engine, not the NLU: this intent, certain, no entities."""
+    guess = {"name": intent, "confidence": 1.0}
+    return {"text": text, "intent": guess, "intent_ranking": [guess], "entities": []}
+
+
 @dataclass
 class Turn:
     """What happens while the bot answers one message (held in memory only)."""
@@ -387,15 +393,12 @@ class Engine:
             # chat's) sets nothing: it counts as its intent with no entities, so typing can
             # never set a slot, and a form just asks its question again.
             known = shaped in self.known_intents and shaped != CRISIS_INTENT
-            intent = shaped if known else "nlu_fallback"
-            guess = {"name": intent, "confidence": 1.0}
-            return {"text": text, "intent": guess, "intent_ranking": [guess], "entities": []}
+            return _parse_as(text, shaped if known else "nlu_fallback")
         if _UNKNOWN_COMMAND.match(text):
             # A command the bot does not have ("/blorf", a wrong "/staff" code) is not
             # understood, whatever its words: every one gets the same answer, so nothing
             # tells a visitor which commands exist.
-            fallback = {"name": "nlu_fallback", "confidence": 1.0}
-            return {"text": text, "intent": fallback, "intent_ranking": [fallback], "entities": []}
+            return _parse_as(text, "nlu_fallback")
         return self._parse(text)
 
     def _parse(self, text: str) -> dict[str, Any]:
