@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.cards import meeting_ways, website_line, with_website_first
 from actions.knowledge_access import knowledge, options_for, phone_line, shuffled
 from bot.knowledge import MutualAidOption
 
@@ -14,14 +15,19 @@ from bot.knowledge import MutualAidOption
 def audience_of(tracker: Tracker) -> str:
     """Who the listing is for: the person (self) or family and friends.
 
-    A message about someone else's use ("my son is on the gear") takes the families path
-    whatever intent it was read as; one about the person's own use takes theirs.
+    The intent decides first: a worry about one's own use stays the person's even when
+    someone else is named ("the missus says I drink too much"). Otherwise a message about
+    someone else ("my son is on the gear") takes the families path.
     """
     intent = tracker.get_intent_of_latest_message()
     who = [str(w) for w in tracker.get_latest_entity_values("who")]
-    if intent == "family_support" or any(w != "self" for w in who):
+    if intent == "family_support":
         return "family"
-    if intent == "own_use" or "self" in who:
+    if intent == "own_use":
+        return "self"
+    if any(w != "self" for w in who):
+        return "family"
+    if "self" in who:
         return "self"
     return "family" if tracker.get_slot("audience") == "family" else "self"
 
@@ -76,13 +82,46 @@ def title_of(option: MutualAidOption) -> str:
     return f"{option.name} ({option.short_name})"
 
 
-def yes_no(value: bool) -> str:
-    """A plain yes or no."""
-    return "yes" if value else "no"
+# The short list fits a phone screen: issue 10 caps it at 6 buttons, "See all groups" one.
+SHORT_LIST_BUTTONS = 5
+SEE_ALL = {"title": "See all groups", "payload": '/list_options{"list_scope": "all"}'}
+
+
+def covering(audience: str, substance: str | None) -> list[MutualAidOption]:
+    """Every option for this audience that takes in the substance (all of them if none).
+
+    Gambling-only groups are shown only when gambling comes up.
+    """
+    options = [
+        option
+        for option in knowledge().options
+        if audience in option.for_whom and (substance == "gambling" or not option.gambling_only)
+    ]
+    return [option for option in options if fit(option, substance) > 0] if substance else options
+
+
+def option_button(option: MutualAidOption) -> dict[str, str]:
+    """A button that opens the option's card."""
+    return {"title": option.short_name, "payload": f'/option_details{{"option": "{option.id}"}}'}
+
+
+def topic_lines(topic: str) -> str:
+    """The support lines about one topic (gambling), one per line."""
+    return "\n".join(
+        f"- {line.name}: {line.contact.value} ({line.hours.value})"
+        for line in knowledge().support_lines
+        if line.topic == topic
+    )
 
 
 class ActionListOptions(Action):
-    """List every option that fits, each in the same shape, in this chat's order."""
+    """The options that fit what the person said, short; every option, one tap away.
+
+    When the substance or the person (family) is known, a short list names every option
+    that fits, one line each, in this chat's fair order, with a few buttons and "See all
+    groups". Otherwise, or on "See all groups", the full list. Options with no checked
+    website come after those with one.
+    """
 
     def name(self) -> str:
         """The action's name in the domain."""
@@ -91,24 +130,69 @@ class ActionListOptions(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Send the intro, the groups, any services that are not groups, and buttons."""
+        """Send the short or the full list, with buttons."""
         audience = audience_of(tracker)
-        # Every option is always listed; the ones that fit what the person named come first.
-        substance = substance_of(tracker) if audience == "self" else None
-        eligible = by_fit(shuffled(options_for(audience), tracker.sender_id), substance)
+        substance = self.substance(tracker)
+        see_all = "all" in [str(v) for v in tracker.get_latest_entity_values("list_scope")]
+        slot = [{"event": "slot", "timestamp": None, "name": "audience", "value": audience}]
+        known = substance is not None or audience == "family"
+        if known and not see_all:
+            self.short_list(dispatcher, tracker, audience, substance)
+        else:
+            self.full_list(dispatcher, tracker, audience, substance)
+        return slot
+
+    def substance(self, tracker: Tracker) -> str | None:
+        """The substance the list is about."""
+        return substance_of(tracker)
+
+    def ordered(
+        self, tracker: Tracker, audience: str, substance: str | None
+    ) -> list[MutualAidOption]:
+        """This chat's fair order, groups about the substance itself first."""
+        eligible = shuffled(covering(audience, substance), tracker.sender_id)
+        return with_website_first(by_fit(eligible, substance))
+
+    def short_list(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        audience: str,
+        substance: str | None,
+    ) -> None:
+        """Every option that fits, one short line each; buttons for the first few."""
+        fitting = self.ordered(tracker, audience, substance)
+        intro = "utter_options_short_family" if audience == "family" else "utter_options_short"
+        dispatcher.utter_message(response=intro)
+        lines = [f"- {o.short_name}: {o.tagline}" for o in fitting]
+        if substance == "gambling":
+            lines.append(topic_lines("gambling"))
+        dispatcher.utter_message(text="\n".join(lines))
+        buttons = [option_button(o) for o in fitting[:SHORT_LIST_BUTTONS]]
+        dispatcher.utter_message(response="utter_options_more", buttons=[*buttons, SEE_ALL])
+
+    def full_list(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        audience: str,
+        substance: str | None,
+    ) -> None:
+        """Every option for this audience with its summary, and a button for each."""
+        options = covering(audience, None)
+        if substance == "gambling":
+            options += [o for o in covering(audience, "gambling") if o.gambling_only]
+        eligible = with_website_first(by_fit(shuffled(options, tracker.sender_id), substance))
         groups = [o for o in eligible if o.mutual_aid]
         services = [o for o in eligible if not o.mutual_aid]
-        dispatcher.utter_message(response="utter_options_intro")
+        intro = "utter_options_intro_family" if audience == "family" else "utter_options_intro"
+        dispatcher.utter_message(response=intro)
         dispatcher.utter_message(text="\n".join(f"- {title_of(o)}: {o.summary}" for o in groups))
         if services:
             dispatcher.utter_message(response="utter_not_mutual_aid_note")
             dispatcher.utter_message(text="\n".join(f"- {o.name}: {o.summary}" for o in services))
-        buttons = [
-            {"title": o.short_name, "payload": f'/option_details{{"option": "{o.id}"}}'}
-            for o in eligible
-        ]
+        buttons = [option_button(o) for o in eligible]
         dispatcher.utter_message(response="utter_options_more", buttons=buttons)
-        return [{"event": "slot", "timestamp": None, "name": "audience", "value": audience}]
 
 
 class ActionOptionDetails(Action):
@@ -134,10 +218,9 @@ class ActionOptionDetails(Action):
             title=title_of(option),
             summary=option.summary,
             first_meeting=option.first_meeting,
-            online=yes_no(option.online),
-            in_person=yes_no(option.in_person_uk),
+            meetings=meeting_ways(option),
             cost=option.cost,
-            website=option.website.value,
+            website=website_line(option),
             helpline=phone_line(option),
         )
         viewed = list(tracker.get_slot("viewed_options") or [])
@@ -172,8 +255,8 @@ class ActionCompare(Action):
         return []
 
 
-class ActionGambling(Action):
-    """Support for gambling, shown only when gambling comes up."""
+class ActionGambling(ActionListOptions):
+    """Support for gambling: every option that covers it, and the gambling helpline."""
 
     def name(self) -> str:
         """The action's name in the domain."""
@@ -182,16 +265,8 @@ class ActionGambling(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """The gambling groups and lines, in this chat's order."""
-        base = knowledge()
-        options = shuffled([o for o in base.options if o.gambling_only], tracker.sender_id)
-        lines = [f"- {o.name}: {o.summary} ({o.website.value})" for o in options]
-        lines += [
-            f"- {line.name}: {line.contact.value} ({line.hours.value})"
-            for line in base.support_lines
-            if line.topic == "gambling"
-        ]
+        """The short list for gambling, for the person or for family and friends."""
+        audience = audience_of(tracker)
         dispatcher.utter_message(response="utter_gambling_intro")
-        if lines:
-            dispatcher.utter_message(text="\n".join(lines))
-        return []
+        self.short_list(dispatcher, tracker, audience, "gambling")
+        return [{"event": "slot", "timestamp": None, "name": "audience", "value": audience}]

@@ -77,10 +77,12 @@ class ActionShowPlan(Action):
             when_words=WHEN_WORDS.get(str(tracker.get_slot("plan_when")), "when it suits you"),
             short_name=option.short_name,
         )
+        # No finder and no checked website: no link at all, never a guessed one.
+        find = [{"title": f"Find a {option.short_name} meeting", "url": finder.value}]
         dispatcher.utter_message(
             response="utter_plan_next",
             buttons=[
-                {"title": f"Find a {option.short_name} meeting", "url": finder.value},
+                *(find if finder else []),
                 {"title": "Other groups", "payload": "/list_options"},
                 {"title": "Help me get referred", "payload": "/request_referral"},
                 {"title": "Check in with me later", "payload": "/followup"},

@@ -10,6 +10,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.cards import meeting_kinds, website_line, with_website_first
 from actions.knowledge_access import knowledge, options_for, phone_line, shuffled
 from bot.knowledge import MutualAidOption
 
@@ -44,22 +45,24 @@ class ActionFindMeeting(Action):
                 dispatcher.utter_message(
                     response="utter_find_meeting_none",
                     name=option.name,
-                    website=option.website.value,
+                    website=website_line(option),
                 )
             else:
                 dispatcher.utter_message(
                     response="utter_option_meeting_finder",
                     name=option.name,
                     url=option.meeting_finder.value,
+                    how=f"\n{option.meeting_finder.how}" if option.meeting_finder.how else "",
                 )
             return []
         audience = "family" if tracker.get_slot("audience") == "family" else "self"
-        listed = shuffled(options_for(audience), tracker.sender_id)
+        listed = with_website_first(shuffled(options_for(audience), tracker.sender_id))
         dispatcher.utter_message(response="utter_find_meeting_intro")
         lines = [
-            f"- {o.short_name}: {(o.meeting_finder or o.website).value}"
+            f"- {o.short_name}{f' ({kinds})' if (kinds := meeting_kinds(o)) else ''}: "
+            f"{finder.value}"
             for o in listed
-            if o.mutual_aid
+            if o.mutual_aid and (finder := o.meeting_finder or o.website) is not None
         ]
         dispatcher.utter_message(text="\n".join(lines))
         dispatcher.utter_message(response="utter_find_meeting_more")
@@ -88,7 +91,7 @@ class ActionGroupContact(Action):
         dispatcher.utter_message(
             response="utter_group_contact",
             name=option.name,
-            website=option.website.value,
+            website=website_line(option),
             helpline=phone_line(option),
         )
         return []

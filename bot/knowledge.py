@@ -41,6 +41,32 @@ class Fact(Strict):
     checked: date
 
 
+class FlagFact(Strict):
+    """A checked yes-or-no fact. Unknown is not "no": an unknown fact is null, with the
+    reason under the option's ``gaps``, and a card never shows it as "no"."""
+
+    value: bool
+    source: str = Field(min_length=3)
+    checked: date
+
+    @model_validator(mode="after")
+    def _checked_source(self) -> FlagFact:
+        # A [U] (unverified) belief is not a fact; "no" said on no evidence is the worst case.
+        if not re.search(r"\[(V|S)[\]/]", self.source):
+            raise ValueError("a yes/no fact needs a [V] or [S] source; if unknown, make it null")
+        return self
+
+
+# The facts an option may leave unknown; each unknown one is explained under ``gaps``.
+GapField = Literal["website", "online", "in_person_uk", "helpline", "meeting_finder"]
+
+
+class MeetingFinder(Fact):
+    """A group's own meeting list, and how to use it when the facts file says how."""
+
+    how: str | None = Field(default=None, min_length=10)
+
+
 class Helpline(Strict):
     """A phone line and when it is answered."""
 
@@ -58,30 +84,69 @@ class MutualAidOption(Strict):
     id: str = Field(pattern=_ID)
     name: str
     short_name: str
+    # A few words for the short list on a phone screen ("12-step group for drinking").
+    tagline: str = Field(min_length=5, max_length=60)
     mutual_aid: bool = True
     approach: Approach
     for_whom: list[Audience] = Field(min_length=1)
     substances: list[str] = Field(min_length=1)
     summary: str = Field(min_length=20)
     first_meeting: str = Field(min_length=20)
-    online: bool
-    in_person_uk: bool
+    # Three-valued: a checked yes, a checked no, or null (unknown, the reason under gaps).
+    online: FlagFact | None
+    in_person_uk: FlagFact | None
     cost: str
-    website: Fact
-    # Every option file names both fields (parity): a fact, or null with the reason in gaps.
+    # The organisation's own site; null (with the reason under gaps) when none is checked.
+    website: Fact | None
+    # Every option file names these fields (parity): a fact, or null with the reason in gaps.
     helpline: Helpline | None
-    meeting_finder: Fact | None
-    gaps: dict[Literal["helpline", "meeting_finder"], str] = {}
+    meeting_finder: MeetingFinder | None
+    gaps: dict[GapField, str] = {}
     gambling_only: bool = False
 
     @model_validator(mode="after")
     def _gaps_explained(self) -> MutualAidOption:
-        for field in ("helpline", "meeting_finder"):
+        for field in ("website", "online", "in_person_uk", "helpline", "meeting_finder"):
             if getattr(self, field) is None and len(self.gaps.get(field, "")) < 10:
                 raise ValueError(f"{field} is null: say why under gaps.{field}")
             if getattr(self, field) is not None and field in self.gaps:
                 raise ValueError(f"gaps.{field} is given, but {field} is filled in")
         return self
+
+
+class UnofficialHost(Strict):
+    """A web host that is never shown as an organisation's own address, and why."""
+
+    host: str = Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    reason: str = Field(min_length=5)
+
+
+class OfficialSourcesFile(Strict):
+    """knowledge/official_sources.yml: hosts a card must never show."""
+
+    not_official: list[UnofficialHost] = Field(min_length=1)
+
+    def unofficial(self, url: str) -> UnofficialHost | None:
+        """The rule a URL breaks, if its host is (under) one that is not official."""
+        host = re.sub(r"^[a-z]+://", "", url.lower()).split("/")[0].split(":")[0]
+        for rule in self.not_official:
+            if host == rule.host or host.endswith("." + rule.host):
+                return rule
+        return None
+
+
+class CardWords(Strict):
+    """knowledge/card_words.yml: the parts of a card that depend on what is known."""
+
+    online_yes: str
+    online_no: str
+    in_person_yes: str
+    in_person_no: str
+    unknown_see_finder: str = Field(pattern=r"\{url\}")
+    unknown_see_website: str
+    unknown_no_website: str
+    website: str = Field(pattern=r"\{url\}")
+    no_website: str
 
 
 class SupportLine(Strict):
@@ -363,6 +428,16 @@ class Knowledge:
         return load_model(self.folder / "evidence.yml", EvidenceFile)
 
     @cached_property
+    def official_sources(self) -> OfficialSourcesFile:
+        """Hosts that are never an organisation's own address."""
+        return load_model(self.folder / "official_sources.yml", OfficialSourcesFile)
+
+    @cached_property
+    def card_words(self) -> CardWords:
+        """The words of a card that depend on which facts are known."""
+        return load_model(self.folder / "card_words.yml", CardWords)
+
+    @cached_property
     def language(self) -> LanguageFile:
         """Framing rules and the reading-age limit."""
         return load_model(self.folder / "language.yml", LanguageFile)
@@ -370,7 +445,7 @@ class Knowledge:
     def load_all(self) -> None:
         """Load every file now, so errors show at start-up rather than mid-conversation."""
         _ = self.options, self.support_lines, self.crisis, self.approaches
-        _ = self.evidence, self.language
+        _ = self.evidence, self.language, self.official_sources, self.card_words
         for option in self.options:
             if option.approach not in self.approaches:
                 raise ContentError(

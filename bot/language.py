@@ -116,6 +116,11 @@ def knowledge_texts(knowledge: Knowledge) -> list[tuple[str, str]]:
     for option in knowledge.options:
         where = f"knowledge/options/{option.id}.yml"
         texts += [(where, option.summary), (where, option.first_meeting), (where, option.cost)]
+        texts.append((where, option.tagline))
+        if option.meeting_finder and option.meeting_finder.how:
+            texts.append((where, option.meeting_finder.how))
+    for name, words in knowledge.card_words.model_dump().items():
+        texts.append((f"knowledge/card_words.yml: {name}", words))
     for line in knowledge.support_lines:
         texts.append(("knowledge/support_lines.yml", line.what_for))
     for approach in knowledge.approaches.values():

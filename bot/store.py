@@ -115,17 +115,23 @@ def m004_telegram(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_last_reply(db: Database) -> None:
+    """A short hash of the bot's last reply, so the same reply is not sent twice running."""
+    db.table("conversations").add_column("last_reply", str)
+
+
 _LOAD = (
-    "SELECT id, slots, active_loop, history, offered, turns, created_at, updated_at"
-    " FROM conversations WHERE id = ?"
+    "SELECT id, slots, active_loop, history, offered, turns, created_at, updated_at,"
+    " last_reply FROM conversations WHERE id = ?"
 )
 _SAVE = (
     "INSERT INTO conversations (id, slots, active_loop, requested_slot, history, offered,"
-    " turns, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " turns, created_at, updated_at, last_reply) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT(id) DO UPDATE SET slots = excluded.slots,"
     " active_loop = excluded.active_loop, requested_slot = excluded.requested_slot,"
     " history = excluded.history, offered = excluded.offered, turns = excluded.turns,"
-    " updated_at = excluded.updated_at"
+    " updated_at = excluded.updated_at, last_reply = excluded.last_reply"
 )
 
 
@@ -143,6 +149,8 @@ class ConversationState(BaseModel):
     history: list[dict[str, Any]] = Field(default_factory=list)
     offered: list[str] = Field(default_factory=list)
     turns: int = 0
+    # A short hash of the bot's last reply (never anything typed), so it is not repeated.
+    last_reply: str = ""
     created_at: str = Field(default_factory=now)
     updated_at: str = Field(default_factory=now)
 
@@ -193,6 +201,7 @@ class TrackerStore:
             turns=row[5],
             created_at=row[6],
             updated_at=row[7],
+            last_reply=row[8] or "",
         )
 
     def save(self, state: ConversationState, transient_slots: set[str] = frozenset()) -> None:
@@ -209,6 +218,7 @@ class TrackerStore:
             state.turns,
             state.created_at,
             state.updated_at,
+            state.last_reply,
         )
         with self._lock, self._conn:
             self._conn.execute(_SAVE, record)

@@ -169,6 +169,7 @@ def check_knowledge(domain: Domain, knowledge: Knowledge) -> list[str]:
                     f"knowledge/options/{option.id}.yml: {field} is {size} characters; "
                     f"parity needs {median} +-{PARITY_TOLERANCE:.0%}"
                 )
+    problems.extend(_check_official(knowledge))
     # A phone number or web address may only appear as a Fact (with source and date).
     for name, variations in domain.responses.items():
         for variation in variations:
@@ -180,6 +181,25 @@ def check_knowledge(domain: Domain, knowledge: Knowledge) -> list[str]:
     for where, text in knowledge_texts(knowledge):
         if _PHONE.search(text) or _WEB.search(text):
             problems.append(f"{where}: a number or address belongs in a fact with its source")
+    return problems
+
+
+def _check_official(knowledge: Knowledge) -> list[str]:
+    """Addresses on a card are the organisation's own: no encyclopaedias or directories."""
+    problems = []
+    for option in knowledge.options:
+        facts = {"website": option.website, "meeting_finder": option.meeting_finder}
+        if option.helpline:
+            facts["helpline"] = option.helpline.number
+        for field, fact in facts.items():
+            if fact is None:
+                continue
+            where = f"knowledge/options/{option.id}.yml: {field}"
+            rule = knowledge.official_sources.unofficial(fact.value)
+            if rule:
+                problems.append(f"{where} is on {rule.host} ({rule.reason}); use null and gaps")
+            if re.search(r"not the (group|organisation)'s own", fact.source, re.IGNORECASE):
+                problems.append(f"{where}: its source says it is not the group's own")
     return problems
 
 

@@ -135,8 +135,11 @@ async def test_own_cocaine_use_lists_the_groups_for_it_first(engine):
     replies = await say(engine, "worried about my own coke use")
     buttons = [p for p in payloads(replies) if p.startswith("/option_details")]
     assert buttons[0] == '/option_details{"option": "ca"}'
-    # Every option is still listed: the order changes, the choice does not.
-    assert len(buttons) >= 8
+    # A short list for a phone, with every group one tap away.
+    assert len(buttons) <= 5
+    assert '/list_options{"list_scope": "all"}' in payloads(replies)
+    everything = await say(engine, '/list_options{"list_scope": "all"}')
+    assert len([p for p in payloads(everything) if p.startswith("/option_details")]) >= 8
 
 
 async def test_someone_elses_use_takes_the_families_path(engine):

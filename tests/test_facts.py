@@ -23,7 +23,8 @@ PHONE = re.compile(r"\d[\d ]{5,}\d")
 def all_facts() -> Iterator[tuple[str, Fact]]:
     for option in KNOWLEDGE.options:
         where = f"options/{option.id}"
-        yield f"{where}.website", option.website
+        if option.website:
+            yield f"{where}.website", option.website
         if option.meeting_finder:
             yield f"{where}.meeting_finder", option.meeting_finder
         if option.helpline:
@@ -46,6 +47,22 @@ def test_every_fact_has_a_checked_source(where, fact):
     assert first_tag, where
     assert first_tag.group(1) in "VS", f"{where}: the first tag must be [V] or [S]"
     assert fact.checked.year >= 2026
+
+
+FLAGS = [
+    (f"options/{option.id}.{field}", flag)
+    for option in KNOWLEDGE.options
+    for field in ("online", "in_person_uk")
+    if (flag := getattr(option, field)) is not None
+]
+
+
+@pytest.mark.parametrize(("where", "flag"), FLAGS, ids=[w for w, _ in FLAGS])
+def test_every_yes_or_no_has_a_checked_source(where, flag):
+    assert flag.source.startswith("facts/uk-mutual-aid.md"), where
+    first_tag = re.search(r"\[(V|S|U)[\]/]", flag.source)
+    assert first_tag, where
+    assert first_tag.group(1) in "VS", f"{where}: the first tag must be [V] or [S]"
 
 
 def test_web_addresses_are_https():

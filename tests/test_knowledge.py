@@ -107,7 +107,7 @@ def test_every_phone_url_and_hours_fact_is_sourced_and_dated():
         facts
     )
     for name, fact in facts.items():
-        assert fact["value"], name
+        assert fact["value"] not in ("", None), name
         assert len(fact["source"]) >= 3, name
         assert isinstance(fact["checked"], date), name
         assert fact["checked"] <= date(2100, 1, 1), name
@@ -169,8 +169,8 @@ def test_fact_without_source_fails_with_file_and_line(knowledge_copy):
         Knowledge(knowledge_copy).load_all()
     error = caught.value
     assert error.path == str(path)
-    assert error.line == line_containing(broken, "website:")
-    assert error.message == "website.source: Field required"
+    assert error.line == line_containing(broken, "online:")
+    assert error.message == "online.source: Field required"
 
 
 def test_helpline_hours_without_checked_date_fails(knowledge_copy):
@@ -344,3 +344,38 @@ def test_bad_crisis_settings_are_named(knowledge_copy, old, new, message):
         Knowledge(knowledge_copy).load_all()
     assert caught.value.path == str(path)
     assert message in str(caught.value)
+
+
+# --- issue 10: unknown is not "no", official sources only ---------------------------------
+
+
+def test_a_no_without_a_checked_source_is_refused(knowledge_copy):
+    path = knowledge_copy / "options" / "women_for_sobriety.yml"
+    text = path.read_text(encoding="utf-8")
+    broken = text.replace(
+        "[V] womenforsobriety.org/community: in-person", "[U] a guess: in-person"
+    )
+    assert broken != text
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        Knowledge(knowledge_copy).load_all()
+    assert "[V] or [S]" in caught.value.message
+
+
+def test_an_unknown_fact_needs_its_reason(knowledge_copy):
+    path = knowledge_copy / "options" / "lifering.yml"
+    text = path.read_text(encoding="utf-8")
+    broken = re.sub(r"(?m)^  in_person_uk: .*\n", "", text)
+    assert broken != text
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        Knowledge(knowledge_copy).load_all()
+    assert "in_person_uk is null" in caught.value.message
+
+
+def test_unofficial_hosts_are_recognised():
+    sources = Knowledge(KNOWLEDGE).official_sources
+    assert sources.unofficial("https://en.wikipedia.org/wiki/LifeRing") is not None
+    assert sources.unofficial("https://d.12step.org/listing") is not None
+    assert sources.unofficial("https://lifering.uk") is None
+    assert sources.unofficial("https://notwikipedia.org.evil.com") is None

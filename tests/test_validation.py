@@ -402,3 +402,25 @@ def test_missing_intent_titles_file_is_named(content, copy_settings, action_name
 def test_broken_intent_titles_file_is_a_clear_problem(content, copy_settings, action_names):
     (content / "dialogues" / "intent_titles.yml").write_text("titles: [oops\n")
     assert "intent_titles.yml" in "\n".join(problems_of(copy_settings, action_names))
+
+
+def test_an_encyclopaedia_is_not_a_groups_website(content, copy_settings, action_names):
+    edit(
+        content / "knowledge" / "options" / "lifering.yml",
+        'value: "https://lifering.uk"',
+        'value: "https://en.wikipedia.org/wiki/LifeRing_Secular_Recovery"',
+    )
+    problems = validate_all(copy_settings, action_names)
+    assert any("lifering.yml: website is on wikipedia.org" in p for p in problems), problems
+
+
+def test_a_source_that_says_it_is_not_the_groups_own_is_refused(
+    content, copy_settings, action_names
+):
+    edit(
+        content / "knowledge" / "options" / "lifering.yml",
+        "[S] LifeRing UK's own site (stored copy 2026-12)",
+        "[S] a listing, NOT the group's own site",
+    )
+    problems = validate_all(copy_settings, action_names)
+    assert any("not the group's own" in p for p in problems), problems

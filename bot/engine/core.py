@@ -24,6 +24,13 @@ from bot.engine.actions import ActionClient, ActionFailed, HttpActions, InProces
 from bot.engine.actions import build_action_call as _build_call
 from bot.engine.config import BotConfig, load_config
 from bot.engine.long_messages import read_long
+from bot.engine.next_step import (
+    NEXT_STEPS,
+    SAID_ALREADY,
+    add_buttons,
+    has_next_step,
+    reply_key,
+)
 from bot.engine.payloads import parse_payload, parse_start, payload_shaped
 from bot.engine.policy import ACTION_LISTEN, RulePolicy, TrailItem, trail_from_history
 from bot.engine.responses import render_response
@@ -243,6 +250,7 @@ class Engine:
         self._apply_user_message(turn)
         await self._predict_and_run(turn)
         self._offer_the_rest(turn)
+        self._next_step(turn)
         log.debug("turn: intent %s, actions %s", turn.intent, ", ".join(turn.actions_run))
         self.last_turns[conversation_id] = (turn.intent, list(turn.actions_run))
         self._keep_help_in_reach(turn)
@@ -325,6 +333,23 @@ class Engine:
         if message:
             message["buttons"] = buttons
             turn.messages.append(message)
+
+    def _next_step(self, turn: Turn) -> None:
+        """No repeats and no dead ends (bot/engine/next_step.py)."""
+        state = turn.state
+        in_form = state.active_loop is not None
+        crisis = CRISIS_ACTION in turn.actions_run
+        if turn.messages and not in_form and not crisis:
+            if reply_key(turn.messages) == state.last_reply:
+                turn.messages = []
+                self._utter(turn, SAID_ALREADY)
+            if not has_next_step(turn.messages):
+                steps = render_response(
+                    self.domain, NEXT_STEPS, state.slots, turn.channel, state.id
+                )
+                if steps and steps.get("buttons"):
+                    add_buttons(turn.messages, steps["buttons"])
+        state.last_reply = reply_key(turn.messages) if turn.messages else ""
 
     def _keep_help_in_reach(self, turn: Turn) -> None:
         """After a crisis message, every turn ends with a "Get help now" button."""
