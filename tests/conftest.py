@@ -53,6 +53,12 @@ def make_engine(settings: Settings) -> Iterator[Callable[..., Engine]]:
 
     def make(**kwargs: object) -> Engine:
         engine = Engine(kwargs.pop("settings", settings), **kwargs)  # type: ignore[arg-type]
+        # The last turn of each conversation (intent and actions), for the tests to check.
+        turns: dict[str, tuple[str, list[str]]] = {}
+        engine.turn_listeners.append(
+            lambda cid, intent, acts: turns.__setitem__(cid, (intent, acts))
+        )
+        engine.recorded_turns = turns  # type: ignore[attr-defined]
         built.append(engine)
         return engine
 

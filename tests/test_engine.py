@@ -514,3 +514,9 @@ async def test_an_unexpected_client_failure_gives_the_error_reply(make_engine):
         state = state_of(engine, chat)
         # The form is still there to try again.
         assert state.active_loop == "plan_form"
+
+
+async def test_the_engine_keeps_no_lock_for_an_idle_chat(engine):
+    await say(engine, "hello", "idle-1")
+    await say(engine, "hello", "idle-2")
+    assert len(engine._locks) == 0

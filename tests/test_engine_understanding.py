@@ -23,7 +23,7 @@ LINES = {line.id: line.contact.value for line in KNOWLEDGE.support_lines}
 
 
 def last_turn(engine: Engine, chat_id: str = "tester") -> tuple[str, list[str]]:
-    return engine.last_turns[engine.conversation_id("test", chat_id)]
+    return engine.recorded_turns[engine.conversation_id("test", chat_id)]
 
 
 def fixed_parse(engine: Engine, ranking: list[tuple[str, float]], **extra: Any) -> None:

@@ -46,7 +46,7 @@ async def test_story(engine, story: Story, tmp_path: Path) -> None:
     conversation = engine.conversation_id("test", chat_id)
     for user, after in _turns(story):
         replies = await engine.handle("test", chat_id, user.user or "")
-        intent, actions = engine.last_turns[conversation]
+        intent, actions = engine.recorded_turns[conversation]
         where = f"after {user.user!r}"
         assert intent == user.intent, f"{where}: intent {intent}, story says {user.intent}"
         expected = [s.action for s in after if isinstance(s, ActionStep)]

@@ -367,4 +367,4 @@ async def test_updates_of_one_chat_run_in_order_and_other_chats_alongside():
     )
     assert log.index("a1 end") < log.index("a2 start")  # same chat: one after another
     assert log.index("b1 end") < log.index("a1 end")  # another chat did not wait
-    assert processor._locks == {}
+    assert len(processor._locks) == 0

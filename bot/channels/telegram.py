@@ -44,6 +44,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.engine import BotReply, Engine
+from bot.keyed_locks import KeyedLocks
 from bot.store import now
 
 log = logging.getLogger(__name__)
@@ -77,24 +78,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
-        # chat id -> (lock, updates holding or waiting for it); dropped when unused.
-        self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
+        # One lock per chat, dropped when unused.
+        self._locks = KeyedLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update's handlers under its chat's lock."""
         chat = update.effective_chat if isinstance(update, Update) else None
-        key = chat.id if chat is not None else None
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._locks.hold(chat.id if chat is not None else None):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -7,14 +7,13 @@ it, so a restart of the process loses nothing; what a person typed is never save
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import logging
 import os
 import re
 import time
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from bot.engine.payloads import parse_payload, parse_start, payload_shaped
 from bot.engine.policy import ACTION_LISTEN, RulePolicy, TrailItem, trail_from_history
 from bot.engine.responses import render_response
 from bot.intent_titles import load_intent_titles
+from bot.keyed_locks import KeyedLocks
 from bot.knowledge import Knowledge, Site, load_sites
 from bot.links import LinkError, LinkService
 from bot.nlu.pipeline import NluPipeline, load_or_train
@@ -170,14 +170,15 @@ class Engine:
         self.known_intents = set(self.domain.intents)
         self.domain_dict = self.domain.as_rasa_dict()
         self.transient = self.domain.transient_slots()
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks = KeyedLocks()
         # Support-line numbers from knowledge/ fill {emergency}, {samaritans}, ... in every
         # response, so no number is typed into dialogues/ without its source.
         self.template_values = {
             line.id: line.contact.value for line in self.knowledge.support_lines
         }
-        # The last turn of each conversation (intent and actions): names only, for tests.
-        self.last_turns: dict[str, tuple[str, list[str]]] = {}
+        # Called after each turn with the conversation id, the intent and the actions run
+        # (names only, never text): for metrics, debugging and the conversation tests.
+        self.turn_listeners: list[Callable[[str, str, list[str]], None]] = []
         self.start_seconds = time.perf_counter() - started
 
     # ----- public -----------------------------------------------------------------------
@@ -189,7 +190,7 @@ class Engine:
     async def handle(self, channel: str, chat_id: str, text: str) -> list[BotReply]:
         """Answer one message from one chat."""
         conversation_id = self.conversation_id(channel, chat_id)
-        async with self._locks[conversation_id]:
+        async with self._locks.hold(conversation_id):
             return await self._handle(conversation_id, channel, text)
 
     def forget(self, channel: str, chat_id: str) -> bool:
@@ -210,7 +211,7 @@ class Engine:
     async def take_slots(self, channel: str, chat_id: str, names: list[str]) -> dict[str, Any]:
         """Read slots a channel acts on (e.g. a check-in request) and reset them."""
         conversation_id = self.conversation_id(channel, chat_id)
-        async with self._locks[conversation_id]:
+        async with self._locks.hold(conversation_id):
             state = self.store.load(conversation_id)
             if state is None:
                 return {}
@@ -252,7 +253,8 @@ class Engine:
         self._offer_the_rest(turn)
         self._next_step(turn)
         log.debug("turn: intent %s, actions %s", turn.intent, ", ".join(turn.actions_run))
-        self.last_turns[conversation_id] = (turn.intent, list(turn.actions_run))
+        for listener in self.turn_listeners:
+            listener(conversation_id, turn.intent, list(turn.actions_run))
         self._keep_help_in_reach(turn)
         replies = [self._to_reply(m) for m in turn.messages]
         for reply in replies:
