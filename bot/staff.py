@@ -267,12 +267,14 @@ class StaffService:
         return self._sites.get(rows[0]["site_id"]) if rows else None
 
     def forget(self, conversation_id: str) -> None:
-        """Un-enrol a conversation and remove its wrong attempts."""
+        """Un-enrol a conversation.
+
+        Its wrong enrolment attempts stay until they expire (KEEP_ATTEMPTS): forgetting a
+        chat must not forget its failures, or /forget would reset the lockout and allow
+        unlimited guesses. They hold only the pseudonymous conversation id and a time.
+        """
         with self.store.lock, self.store.db.atomic():
             self.store.db.table("staff").delete_where("conversation_id = ?", [conversation_id])
-            self.store.db.table("staff_attempts").delete_where(
-                "conversation_id = ?", [conversation_id]
-            )
 
     # Numbers
 

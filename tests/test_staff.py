@@ -295,7 +295,7 @@ def test_enrolling_again_moves_to_the_new_site(service):
     assert service.site_of("conv1") == RIVERSIDE
 
 
-def test_forget_unenrols_and_removes_attempts(service, store):
+def test_forget_unenrols_but_keeps_wrong_attempts(service, store):
     code = service.invite("riverside")
     service.enrol("conv2", wrong_code(code))
     assert service.enrol("conv2", code) == RIVERSIDE
@@ -306,8 +306,20 @@ def test_forget_unenrols_and_removes_attempts(service, store):
     service.forget("conv1")
     assert service.site_of("conv2") is None
     assert service.site_of("conv3") == HILLTOP
-    assert store.db.table("staff_attempts").count == 0
+    # conv1's wrong code stays (pseudonymous id and time only) until it expires.
+    assert store.db.table("staff_attempts").count == 1
     service.forget("never-seen")
+
+
+def test_forget_does_not_reset_a_lockout(service, clock):
+    """Five wrong codes, /forget, five more: still locked, however often it is repeated."""
+    code = service.invite("riverside")
+    for _ in range(3):
+        for _ in range(MAX_WRONG):
+            service.enrol("conv1", wrong_code(code))
+        service.forget("conv1")
+        assert service.locked_until("conv1") is not None
+    assert service.enrol("conv1", code) is None
 
 
 def add_event(store: TrackerStore, kind: str, site_id: str, at: datetime, fields=()) -> None:
