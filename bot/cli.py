@@ -68,6 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.channels.telegram import TelegramChannel, run_polling, serve_webhook, webhook_secret
+    from bot.redact import install as install_redactor
 
     settings = _settings(args)
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
@@ -78,6 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # No library may write the token (or the webhook secret) to any output.
+    install_redactor([token, args.secret_token or ""])
     base_url = args.base_url or settings.telegram_base_url
     channel = TelegramChannel(_engine(settings))
     app = channel.build(token.strip(), base_url=base_url)
