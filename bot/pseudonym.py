@@ -15,12 +15,20 @@ from pathlib import Path
 
 def load_or_create_secret(path: Path) -> bytes:
     """Read the secret key, creating it with owner-only permissions if it is missing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         fd = -1
     if fd < 0:
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            # Anyone who can read the key can tell which chat a stored conversation is.
+            raise ValueError(
+                f"{path}: the secret key can be read by other users; "
+                f"make it private with: chmod 600 {path}"
+            )
         key = path.read_bytes().strip()
         if len(key) < 32:
             raise ValueError(f"{path}: the secret key is too short; delete it to make a new one")

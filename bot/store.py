@@ -8,6 +8,7 @@ bot offered, and timestamps. The id is a pseudonym (see bot.pseudonym).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -135,6 +136,13 @@ _SAVE = (
 )
 
 
+def private_folder(folder: Path) -> None:
+    """Create the folder owner-only (0700) if it is missing; an existing one is left as is."""
+    if not folder.exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
 def now() -> str:
     """The current UTC time as ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -165,7 +173,10 @@ class TrackerStore:
     """Load and save conversation states; erase them on request."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
+        if not path.exists():
+            # Owner-only from the start; SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.path = path
         # One connection shared by the channels' threads; writes are serialised by a lock.
         self._conn = sqlite3.connect(path, check_same_thread=False)

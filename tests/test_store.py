@@ -224,6 +224,7 @@ def test_secret_key_creation_and_reuse(tmp_path):
 def test_a_short_secret_key_is_refused(tmp_path):
     path = tmp_path / "secret.key"
     path.write_bytes(b"short")
+    path.chmod(0o600)
     with pytest.raises(ValueError, match="too short"):
         load_or_create_secret(path)
 
@@ -276,3 +277,22 @@ async def test_from_text_slot_is_never_written(make_engine, settings, content_wi
     assert "last_words" not in state.slots
     engine.store.close()
     assert_absent(disk_bytes(custom.db_path), MARKERS, "the database files")
+
+
+def test_a_new_data_folder_and_database_are_private(tmp_path):
+    folder = tmp_path / "fresh" / "data"
+    store = TrackerStore(folder / "bot.db")
+    try:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE((folder / "bot.db").stat().st_mode) == 0o600
+    finally:
+        store.close()
+
+
+def test_a_secret_key_others_can_read_is_refused(tmp_path):
+    path = tmp_path / "secret.key"
+    load_or_create_secret(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)
+    with pytest.raises(ValueError, match="chmod 600"):
+        load_or_create_secret(path)
