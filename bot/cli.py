@@ -271,8 +271,11 @@ def _find_site(sites: list[Site], site_id: str, path: Path) -> Site | None:
     return None
 
 
-def _check_suffix(path: str | None, allowed: tuple[str, ...], what: str) -> str | None:
-    """A message if an output file has the wrong suffix or its folder is missing."""
+def _check_suffix(
+    path: str | None, allowed: tuple[str, ...], what: str, force: bool = False
+) -> str | None:
+    """A message if an output file has the wrong suffix, its folder is missing, or it
+    exists already (a printed poster is easy to overwrite by mistake; --force allows it)."""
     if path is None:
         return None
     target = Path(path)
@@ -280,6 +283,8 @@ def _check_suffix(path: str | None, allowed: tuple[str, ...], what: str) -> str 
         return f"{path}: {what} file must end in {' or '.join(allowed)}"
     if not target.parent.is_dir():
         return f"{path}: the folder {target.parent} does not exist"
+    if target.exists() and not force:
+        return f"{path} exists already; use --force to replace it"
     return None
 
 
@@ -297,8 +302,8 @@ def cmd_link(args: argparse.Namespace) -> int:
     if site is None:
         return 2
     for problem in (
-        _check_suffix(args.qr, (".png", ".svg"), "a QR code"),
-        _check_suffix(args.poster, (".svg", ".pdf"), "a poster"),
+        _check_suffix(args.qr, (".png", ".svg"), "a QR code", args.force),
+        _check_suffix(args.poster, (".svg", ".pdf"), "a poster", args.force),
     ):
         if problem:
             print(f"error: {problem}", file=sys.stderr)
@@ -505,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--json", action="store_true", help="print JSON instead of text")
     link.add_argument("--qr", metavar="FILE", help="write a QR code (.png or .svg)")
     link.add_argument("--poster", metavar="FILE", help="write an A4 poster (.svg or .pdf)")
+    link.add_argument(
+        "--force", action="store_true", help="replace a --qr or --poster file that exists"
+    )
     link.set_defaults(func=cmd_link)
 
     sites = sub.add_parser("sites", parents=[common], help="list or check the sites file")

@@ -207,6 +207,19 @@ def test_link_refuses_bad_output_files(
     assert not (tmp_path / name).exists()
 
 
+@pytest.mark.parametrize(("option", "name"), [("--qr", "qr.png"), ("--poster", "poster.svg")])
+def test_link_never_overwrites_a_file_without_force(
+    tmp_path: Path, data_dir: Path, option: str, name: str
+):
+    target = tmp_path / name
+    target.write_bytes(b"the printed one")
+    done = run("link", "riverside", option, target, "--data-dir", data_dir)
+    assert_clean_failure(done, "exists already", "--force")
+    assert target.read_bytes() == b"the printed one"
+    ok(run("link", "riverside", option, target, "--force", "--data-dir", data_dir))
+    assert target.read_bytes() != b"the printed one"
+
+
 def test_link_to_an_unknown_site_fails_clearly(data_dir: Path):
     done = run("link", "nowhere", "--data-dir", data_dir)
     assert_clean_failure(done, "no site 'nowhere'", "riverside", "northgate-probation")
