@@ -240,3 +240,15 @@ async def test_a_crisis_at_the_end_of_a_very_long_line_is_answered(engine):
     line = json.dumps({"sender": "long", "message": long + "i want to kill myself tonight"})
     result = await answer_line(engine, line)
     assert "999" in result[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["\u200b/forget", "\ufeff/forget", "/\u200dforget", "\uff0fforget", " /forget\u200e"]
+)
+async def test_forget_with_invisible_or_look_alike_characters_still_erases(engine, typed):
+    await run_lines(engine, [line("erasable", "hello")])
+    conversation = engine.conversation_id("jsonl", "erasable")
+    assert engine.store.load(conversation) is not None
+    _, output = await run_lines(engine, [line("erasable", typed)])
+    assert engine.store.load(conversation) is None, typed
+    assert "deleted" in all_text(output[0]).lower() or "forgot" in all_text(output[0]).lower()

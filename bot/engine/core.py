@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -119,8 +120,20 @@ def qr_png(data: str) -> bytes:
 
 
 def clean_text(text: str) -> str:
-    """Strip control characters; the whole text is kept for the safety net."""
-    return _CONTROL.sub(" ", text).strip()
+    """Strip control characters; the whole text is kept for the safety net.
+
+    A command typed or pasted with look-alike or invisible characters ("\u200b/forget",
+    full-width letters) must still work, so a message that starts with "/" after those
+    are taken out is read in NFKC form without format characters.
+    """
+    text = _CONTROL.sub(" ", text).strip()
+    command = "".join(c for c in unicodedata.normalize("NFKC", text) if not _is_format(c))
+    return command.strip() if command.strip().startswith("/") else text
+
+
+def _is_format(character: str) -> bool:
+    """Zero-width spaces and joiners, direction marks and the like (Unicode category Cf)."""
+    return unicodedata.category(character) == "Cf"
 
 
 def nlu_text(text: str) -> str:
