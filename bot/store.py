@@ -189,6 +189,8 @@ class TrackerStore:
             # With write-ahead logging, NORMAL is crash-safe (a power cut can lose the last
             # turn, never corrupt the file) and spares an fsync on every turn.
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten with zeros, not left in free pages (/forget).
+            self._conn.execute("PRAGMA secure_delete=ON")
 
     def close(self) -> None:
         """Close the database connection."""
@@ -242,6 +244,10 @@ class TrackerStore:
             table.delete_where("id = ?", [conversation_id])
             for name in ("callbacks", "followups"):
                 self.db.table(name).delete_where("conversation_id = ?", [conversation_id])
+        with self._lock:
+            # The write-ahead log still holds old copies of the rows: fold it into the file
+            # (where secure_delete has zeroed them) and empty it.
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return existed
 
     def record_event(

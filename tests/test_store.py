@@ -296,3 +296,15 @@ def test_a_secret_key_others_can_read_is_refused(tmp_path):
     path.chmod(0o644)
     with pytest.raises(ValueError, match="chmod 600"):
         load_or_create_secret(path)
+
+
+async def test_nothing_of_a_forgotten_conversation_stays_in_the_files(engine):
+    """After /forget, neither the database nor its write-ahead log holds the old rows."""
+    for message in ("hello", "/list_options", "/plan_meeting"):
+        await say(engine, message, "leaver")
+    conversation = engine.conversation_id("test", "leaver")
+    await say(engine, "/forget", "leaver")
+    for suffix in ("", "-wal"):
+        path = Path(f"{engine.store.path}{suffix}")
+        if path.exists():
+            assert conversation.encode() not in path.read_bytes(), path.name
