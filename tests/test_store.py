@@ -304,7 +304,11 @@ async def test_nothing_of_a_forgotten_conversation_stays_in_the_files(engine):
         await say(engine, message, "leaver")
     conversation = engine.conversation_id("test", "leaver")
     await say(engine, "/forget", "leaver")
+    _assert_not_in_files(engine.store.path, conversation.encode())
+
+
+def _assert_not_in_files(db_path: Path, secret: bytes) -> None:
     for suffix in ("", "-wal"):
-        path = Path(f"{engine.store.path}{suffix}")
+        path = Path(f"{db_path}{suffix}")
         if path.exists():
-            assert conversation.encode() not in path.read_bytes(), path.name
+            assert secret not in path.read_bytes(), path.name
