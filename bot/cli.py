@@ -61,6 +61,18 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _webhook_secret(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The webhook secret: --secret-token-file, TELEGRAM_WEBHOOK_SECRET, or --secret-token.
+
+    A file or the environment keeps it out of `ps`; the command-line option still works.
+    """
+    if args.secret_token_file:
+        return Path(args.secret_token_file).read_text(encoding="utf-8").strip()
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret.get_secret_value().strip()
+    return args.secret_token
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the Telegram bot: long polling, or a webhook behind HTTPS."""
     import signal
@@ -79,8 +91,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        chosen_secret = _webhook_secret(args, settings)
+    except OSError as error:
+        print(f"error: cannot read the webhook secret file: {error.strerror}", file=sys.stderr)
+        return 2
     # No library may write the token (or the webhook secret) to any output.
-    install_redactor([token, args.secret_token or ""])
+    install_redactor([token, chosen_secret or ""])
     base_url = args.base_url or settings.telegram_base_url
     channel = TelegramChannel(_engine(settings))
     app = channel.build(token.strip(), base_url=base_url)
@@ -95,13 +112,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(signum, stop.set)
-                secret = args.secret_token or webhook_secret()
+                secret = chosen_secret or webhook_secret()
                 await serve_webhook(
                     channel, app, args.webhook, args.listen, args.port, secret, stop
                 )
 
-            if args.secret_token and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", args.secret_token):
-                print("error: --secret-token must be 1-256 of A-Z a-z 0-9 _ -", file=sys.stderr)
+            if chosen_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", chosen_secret):
+                print(
+                    "error: the webhook secret must be 1-256 of A-Z a-z 0-9 _ -", file=sys.stderr
+                )
                 return 2
             asyncio.run(serve())
         else:
@@ -463,7 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8443, help="port for the webhook server")
     run.add_argument(
         "--secret-token",
-        help="webhook secret (default: a new random one each start; 1-256 of A-Za-z0-9_-)",
+        help="webhook secret (shown by ps: prefer TELEGRAM_WEBHOOK_SECRET or "
+        "--secret-token-file; default: a new random one each start)",
+    )
+    run.add_argument(
+        "--secret-token-file", metavar="FILE", help="read the webhook secret from this file"
     )
     run.add_argument(
         "--base-url", help="Bot API base URL (default: Telegram's, or TELEGRAM_BASE_URL)"

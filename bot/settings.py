@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "MUTUAL_AID_TELEGRAM_TOKEN"),
     )
+    # The webhook's secret header, from the environment so that `ps` never shows it.
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "TELEGRAM_WEBHOOK_SECRET", "MUTUAL_AID_TELEGRAM_WEBHOOK_SECRET"
+        ),
+    )
     # The Bot API server, for a self-hosted Bot API server or for tests.
     telegram_base_url: str | None = Field(
         default=None,

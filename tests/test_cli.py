@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
+from bot.cli import build_parser, main
 from bot.settings import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
@@ -205,3 +205,39 @@ def test_missing_config_fails_with_a_clear_message(tmp_path, models_dir, broken_
         cwd=tmp_path,
     )
     assert_clean_failure(done, "config.yml", "not found")
+
+
+def test_the_webhook_secret_comes_from_a_file_the_environment_or_the_option(tmp_path):
+    import argparse
+
+    from bot.cli import _webhook_secret
+    from bot.settings import Settings
+
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text("from-the-file\n")
+    plain = Settings(data_dir=tmp_path)
+    with_env = Settings(data_dir=tmp_path, TELEGRAM_WEBHOOK_SECRET="from-the-environment")
+    args = argparse.Namespace(secret_token="from-the-option", secret_token_file=None)
+    assert _webhook_secret(args, plain) == "from-the-option"
+    assert _webhook_secret(args, with_env) == "from-the-environment"
+    args.secret_token_file = str(secret_file)
+    assert _webhook_secret(args, with_env) == "from-the-file"
+
+
+def test_a_missing_webhook_secret_file_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abcdefghijklmnop")
+    code = main(
+        [
+            "run",
+            "--data-dir",
+            str(tmp_path),
+            "--webhook",
+            "https://bot.example.org",
+            "--secret-token-file",
+            str(tmp_path / "missing.txt"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot read the webhook secret file" in err
+    assert "Traceback" not in err

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 import tornado.httpserver
 
-from bot.channels.telegram import TelegramChannel, webhook_app
+from bot.channels.telegram import MAX_WEBHOOK_BODY, TelegramChannel, webhook_app
 from tests.test_telegram import TOKEN, RecordingRequest, message
 
 SECRET = "s3cret_TOKEN-for-tests"
@@ -51,7 +51,9 @@ async def server(engine):
     port = free_port()
     async with app:
         await app.start()
-        http = tornado.httpserver.HTTPServer(webhook_app(app, SECRET))
+        http = tornado.httpserver.HTTPServer(
+            webhook_app(app, SECRET), max_body_size=MAX_WEBHOOK_BODY
+        )
         http.listen(port, address="127.0.0.1")
         try:
             yield port, record
@@ -95,3 +97,54 @@ async def test_bad_json_with_the_secret_gets_400_not_a_crash(server):
     assert status == 200
     await wait_for_sends(record, 1)
     assert record.sent()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1, 2, 3]",
+        b'"hello"',
+        b"42",
+        b"null",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["array", "string", "number", "null", "deeply nested"],
+)
+async def test_json_that_is_not_an_update_gets_400(server, body):
+    port, _record = server
+    assert await asyncio.to_thread(post, port, body, SECRET) == 400
+    assert await asyncio.to_thread(post, port, update("/help", 3), SECRET) == 200
+
+
+def _send_headers_only(port: int, secret: str | None, length: int) -> bytes:
+    """Send the headers of a huge POST without its body; return what the server says."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        head = f"POST /telegram HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
+        if secret is not None:
+            head += f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n"
+        sock.sendall((head + "\r\n").encode())
+        sock.settimeout(5)
+        try:
+            return sock.recv(200)
+        except (TimeoutError, ConnectionError):
+            return b""
+
+
+async def test_a_wrong_secret_is_refused_before_the_body_is_read(server):
+    port, _ = server
+    answer = await asyncio.to_thread(_send_headers_only, port, "wrong", 100_000_000)
+    assert answer.startswith(b"HTTP/1.1 403")
+
+
+async def test_a_body_over_the_limit_is_refused(server):
+    port, record = server
+    try:
+        status = await asyncio.to_thread(post, port, b"x" * (MAX_WEBHOOK_BODY + 10), SECRET)
+    except urllib.error.URLError:
+        status = 0  # the server closed the connection: refused without reading it all
+    assert status != 200
+    await asyncio.sleep(0.3)
+    assert record.sent() == []
+    assert await asyncio.to_thread(post, port, update("/help", 4), SECRET) == 200

@@ -409,23 +409,42 @@ def run_polling(app: Application) -> None:
     app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
 
 
+# Telegram's updates are small; a body over this is refused before it is read.
+MAX_WEBHOOK_BODY = 1_048_576
+
+
+@tornado.web.stream_request_body
 class _WebhookHandler(tornado.web.RequestHandler):
-    """Receives updates; refuses any request without the right secret header."""
+    """Receives updates; refuses any request without the right secret header.
+
+    The secret is checked from the headers, before any of the body is read, and the body is
+    capped at MAX_WEBHOOK_BODY, so a stranger cannot make the bot read 100 MB.
+    """
 
     def initialize(self, app: Application, secret: str) -> None:
         self.app = app
         self.secret = secret
+        self.body = bytearray()
 
-    async def post(self) -> None:
+    def prepare(self) -> None:
         given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token")
         if not secret_matches(self.secret, given):
             self.set_status(403)
             self.finish({"ok": False, "description": "Forbidden"})
             return
+        self.request.connection.set_max_body_size(MAX_WEBHOOK_BODY)  # type: ignore[union-attr]
+
+    def data_received(self, chunk: bytes) -> None:
+        self.body.extend(chunk)
+
+    async def post(self) -> None:
         try:
-            data = json.loads(self.request.body)
+            data = json.loads(bytes(self.body))
+            if not isinstance(data, dict):
+                raise ValueError("an update is a JSON object")
             update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+            log.info("webhook: a bad update was refused (%s)", type(error).__name__)
             self.set_status(400)
             self.finish({"ok": False, "description": "Bad Request"})
             return
@@ -455,7 +474,9 @@ async def serve_webhook(
     async with app:
         await channel._post_init(app)
         await app.start()
-        server = tornado.httpserver.HTTPServer(webhook_app(app, secret))
+        server = tornado.httpserver.HTTPServer(
+            webhook_app(app, secret), max_body_size=MAX_WEBHOOK_BODY
+        )
         server.listen(port, address=listen)
         try:
             await app.bot.set_webhook(
