@@ -268,6 +268,10 @@ class CrisisCategory(Strict):
     # The same kind of crisis about the other person (overdose: the writer or someone else);
     # the classifier decides which of the two a message is about.
     counterpart: str | None = None
+    # When the classifier reads a more urgent kind than the patterns found, the reply may
+    # move to it only if it is listed here (empty: any more urgent kind). A thought of
+    # suicide may become a plan or an overdose, never a threat to someone else.
+    may_become: list[str] = []
     patterns: list[str] = Field(min_length=1)
 
     @field_validator("patterns")
@@ -305,6 +309,11 @@ class CrisisFile(Strict):
                 raise FieldError(
                     ("categories", index, "id"), f"category '{category.id}' appears twice"
                 )
+            for other in category.may_become:
+                if other not in ids:
+                    raise FieldError(
+                        ("categories", index, "may_become"), f"'{other}' is not a category"
+                    )
             if category.counterpart is not None and category.counterpart not in ids:
                 raise FieldError(
                     ("categories", index, "counterpart"),

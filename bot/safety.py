@@ -95,6 +95,7 @@ class SafetyNet:
         self.classifier = classifier
         self.counterparts = {c.id: c.counterpart for c in crisis.categories if c.counterpart}
         self.urgent = {c.id: c.first_line == "emergency" for c in crisis.categories}
+        self.may_become = {c.id: set(c.may_become) for c in crisis.categories}
 
     @classmethod
     def from_knowledge(
@@ -151,6 +152,7 @@ class SafetyNet:
             and scored is not None
             and self.urgent.get(scored.category)
             and not self.urgent.get(category)
+            and (not self.may_become.get(category) or scored.category in self.may_become[category])
         ):
             category = scored.category
         counterpart = self.counterparts.get(category)

@@ -10,7 +10,7 @@ from scipy.stats import chisquare
 from actions.cards import meeting_ways, website_line
 from actions.knowledge_access import options_for, shuffled
 from actions.options import SEE_ALL
-from tests.helpers import payloads, say, texts
+from tests.helpers import payloads, read_every_message_as, say, texts
 
 
 def eligible(engine, audience):
@@ -173,7 +173,7 @@ async def test_a_list_about_a_substance_names_every_option_that_covers_it(
 ):
     who = "self" if audience == "self" else "partner"
     intent = "gambling" if substance == "gambling" else "list_options"
-    set_parse(engine, intent, [("substance", substance), ("who", who)])
+    read_every_message_as(engine, intent, {"substance": substance, "who": who})
     replies = await say(engine, "tell me what there is")
     body = texts(replies)
     expected = covering(engine, audience, substance)
@@ -191,20 +191,8 @@ async def test_a_list_about_a_substance_names_every_option_that_covers_it(
 
 
 async def test_see_all_groups_gives_the_full_list_in_a_fair_order(engine):
-    set_parse(engine, "list_options", [("substance", "cannabis")])
+    read_every_message_as(engine, "list_options", {"substance": "cannabis"})
     await say(engine, "weed", "chat-a")
     full = payloads(await say(engine, SEE_ALL["payload"], "chat-a"))
     options = [p for p in full if p.startswith("/option_details")]
     assert len(options) == len(eligible(engine, "self"))
-
-
-def set_parse(engine, intent, entities):
-    def parse(text):
-        return {
-            "text": text,
-            "intent": {"name": intent, "confidence": 0.95},
-            "intent_ranking": [{"name": intent, "confidence": 0.95}],
-            "entities": [{"entity": e, "value": v} for e, v in entities],
-        }
-
-    engine.nlu.parse = parse

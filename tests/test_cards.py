@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actions.cards import meeting_kinds, meeting_ways, website_line, with_website_first
 from actions.knowledge_access import knowledge
-from tests.helpers import say, texts
+from tests.helpers import read_every_message_as, say, texts
 
 WORDS = knowledge().card_words
 
@@ -50,12 +50,7 @@ def test_no_website_is_said_plainly_and_goes_last():
 
 
 async def test_a_card_with_nothing_unknown_shown_as_no(engine):
-    def parse(text):
-        top = {"name": "option_details", "confidence": 0.95}
-        entities = [{"entity": "option", "value": "gam_anon"}]
-        return {"text": text, "intent": top, "intent_ranking": [top], "entities": entities}
-
-    engine.nlu.parse = parse
+    read_every_message_as(engine, "option_details", {"option": "gam_anon"})
     body = texts(await say(engine, "tell me about gam anon"))
     assert "Online meetings: no" not in body
     assert WORDS.no_website in body
@@ -70,12 +65,7 @@ def test_meeting_kinds_are_only_the_checked_ones():
 
 
 async def test_a_named_meeting_finder_says_how_to_use_it(engine):
-    def parse(text):
-        top = {"name": "find_meeting", "confidence": 0.95}
-        entities = [{"entity": "option", "value": "smart_recovery"}]
-        return {"text": text, "intent": top, "intent_ranking": [top], "entities": entities}
-
-    engine.nlu.parse = parse
+    read_every_message_as(engine, "find_meeting", {"option": "smart_recovery"})
     body = texts(await say(engine, "where are smart meetings"))
     finder = knowledge().options_by_id["smart_recovery"].meeting_finder
     assert finder.value in body

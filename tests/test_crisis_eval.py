@@ -50,10 +50,11 @@ def test_false_alarms_meet_the_5_percent_target(evaluation):
     assert evaluation.false_alarm_rate <= FALSE_ALARM_TARGET, alarms
 
 
-def test_every_development_crisis_message_is_caught(net):
+@pytest.mark.parametrize("name", ["crisis_dev.yml", "crisis_dev2.yml"])
+def test_every_development_crisis_message_is_caught(net, name):
     # The threshold is chosen on tests/crisis_dev.yml, with a margin below its lowest-scoring
     # crisis message; this keeps that choice true as the data changes.
-    dev = evaluate_crisis(net, load_held_out(PROJECT_DIR / "tests" / "crisis_dev.yml", LABELS))
+    dev = evaluate_crisis(net, load_held_out(PROJECT_DIR / "tests" / name, LABELS))
     missed = [f"{name}: {text}" for name, r in dev.categories.items() for text in r.missed]
     assert dev.recall == 1.0, "missed:\n" + "\n".join(missed)
 
@@ -117,3 +118,30 @@ def test_load_held_out_rejects_unknown_labels(tmp_path):
     bad.write_text("nope: 1\n", encoding="utf-8")
     with pytest.raises(ContentError):
         load_held_out(bad, LABELS)
+
+
+# The fresh held-out file (written 2026-12-03 by a writer who saw nothing of the project,
+# never studied) is the honest measure. Every crisis message in it must be caught; its false
+# alarms are about 9%, above issue 8's 5%, so that target is a strict expected failure until
+# it is met, and a guard keeps what is reached (README "Crisis safety net").
+FRESH = PROJECT_DIR / "tests" / "crisis_fresh_heldout.yml"
+FRESH_FALSE_ALARMS_REACHED = 0.10
+
+
+@pytest.fixture(scope="module")
+def fresh(net):
+    return evaluate_crisis(net, load_held_out(FRESH, LABELS))
+
+
+def test_every_fresh_crisis_message_is_caught(fresh):
+    missed = [f"{name}: {text}" for name, r in fresh.categories.items() for text in r.missed]
+    assert fresh.recall == 1.0, "missed:\n" + "\n".join(missed)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 8 target not met on fresh messages: about 9%")
+def test_fresh_false_alarms_meet_the_5_percent_target(fresh):
+    assert fresh.false_alarm_rate <= FALSE_ALARM_TARGET
+
+
+def test_fresh_false_alarms_stay_within_what_has_been_reached(fresh):
+    assert fresh.false_alarm_rate <= FRESH_FALSE_ALARMS_REACHED

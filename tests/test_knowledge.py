@@ -333,6 +333,11 @@ def test_sites_must_be_a_list_under_sites(tmp_path):
         ("  - id: violence\n", "  - id: child_at_risk\n", "appears twice"),
         ("  threshold: 0.2\n", "  threshold: 1.5\n", "threshold"),
         ("  window_weight: 0.45\n", "  window_weight: 0\n", "window_weight"),
+        (
+            "    may_become: [suicide_plan, overdose_self, medical_emergency]\n",
+            "    may_become: [made_up]\n",
+            "'made_up' is not a category",
+        ),
     ],
 )
 def test_bad_crisis_settings_are_named(knowledge_copy, old, new, message):

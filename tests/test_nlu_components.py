@@ -16,6 +16,7 @@ from bot.nlu.components import (
     LogisticRegressionClassifier,
     Message,
     RegexEntityExtractor,
+    SecondOpinionClassifier,
     TypoAugmenter,
     WhitespaceTokenizer,
     WordLlamaFeaturizer,
@@ -503,6 +504,7 @@ def test_every_component_is_registered():
         "EntitySynonymMapper",
         "FallbackClassifier",
         "TypoAugmenter",
+        "SecondOpinionClassifier",
         "WordLlamaFeaturizer",
     }
 
@@ -660,3 +662,49 @@ def test_wordllama_unknown_weights_are_a_config_error():
     _needs_wordllama()
     with pytest.raises(ConfigError, match="not in the installed wordllama"):
         WordLlamaFeaturizer({"dim": 999}).train([], [], toy_data())
+
+
+def _featurised(
+    texts: list[str],
+) -> tuple[list[Message], WhitespaceTokenizer, CountVectorsFeaturizer]:
+    tokenizer = WhitespaceTokenizer({})
+    featurizer = CountVectorsFeaturizer({})
+    messages = [Message(text=t) for t in texts]
+    for m in messages:
+        tokenizer.process(m)
+    featurizer.train(messages, [], TrainingData(NluFile(nlu=[])))
+    for m in messages:
+        featurizer.process(m)
+    return messages, tokenizer, featurizer
+
+
+def test_second_opinion_disputes_an_unsure_intent_the_svm_reads_otherwise():
+    texts = ["is it free", "does it cost money", "hello there", "hi hello"]
+    labels = ["cost", "cost", "greet", "greet"]
+    messages, tokenizer, featurizer = _featurised(texts)
+    second = SecondOpinionClassifier({"max_confidence": 0.9})
+    second.train(messages, labels, TrainingData(NluFile(nlu=[])))
+
+    def read(text: str, intent: str, confidence: float) -> Message:
+        message = Message(text=text)
+        tokenizer.process(message)
+        featurizer.process(message)
+        message.intent = {"name": intent, "confidence": confidence}
+        message.intent_ranking = [dict(message.intent)]
+        second.process(message)
+        return message
+
+    assert read("hello hello", "cost", 0.6).disputed  # the SVM says greet
+    assert not read("hello hello", "greet", 0.6).disputed  # the two agree
+    assert not read("hello hello", "cost", 0.95).disputed  # sure enough on its own
+    disputed = read("hello hello", "cost", 0.6)
+    FallbackClassifier({"threshold": 0.3, "ambiguity_threshold": 0.0}).process(disputed)
+    assert disputed.intent["name"] == "nlu_fallback"
+    assert [r["name"] for r in disputed.intent_ranking] == ["nlu_fallback", "cost"]
+
+
+def test_second_opinion_needs_features():
+    with pytest.raises(ConfigError, match="featurizer"):
+        SecondOpinionClassifier({}).train(
+            [Message(text="x")], ["a"], TrainingData(NluFile(nlu=[]))
+        )

@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import Domain, DomainFile
 from bot.engine.responses import choose_variation, fill, render_response
+from bot.settings import PROJECT_DIR
 
 
 def domain(responses: dict[str, Any]) -> Domain:
@@ -187,3 +188,18 @@ def test_render_fills_slots_extra_values_and_buttons():
 
 def test_unknown_response_renders_nothing():
     assert render_response(domain({"utter_a": [{"text": "a"}]}), "utter_b", {}, "t", "s") is None
+
+
+def test_support_lines_are_used_for_their_purpose():
+    """NHS 111 for medical advice, 111 option 2 for mental health: each reply the right one."""
+    domain = Domain.load(PROJECT_DIR / "dialogues" / "domain.yml")
+
+    def said(name: str) -> str:
+        return " ".join(v.text for v in domain.responses[name])
+
+    for medical in ("utter_withdrawal", "utter_relapse"):
+        assert "{nhs111}" in said(medical), medical
+        assert "{nhs111_mental_health}" not in said(medical), medical
+    assert "{emergency}" in said("utter_withdrawal")  # fits, confusion, hallucinations
+    for mental in ("utter_crisis_suicidal_thoughts", "utter_crisis_self_harm"):
+        assert "{nhs111_mental_health}" in said(mental), mental

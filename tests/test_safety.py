@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.crisis_model import Scored
 from bot.domain import Domain
 from bot.knowledge import Knowledge
-from bot.safety import CrisisDetector, SafetyNet, normalise, ordinary_messages
+from bot.safety import CrisisDetector, Reading, SafetyNet, normalise, ordinary_messages
 from bot.settings import PROJECT_DIR
 from bot.training_data import TrainingData
 
@@ -290,3 +291,17 @@ def test_a_past_event_does_not_hide_a_crisis_now(net, detector, text):
 def test_a_past_event_alone_is_not_a_pattern_match(detector):
     assert detector.check("my mate overdosed in 2019 and it scared me") is None
     assert detector.check("my mate overdosed and it scared me") == "overdose_other"
+
+
+def test_a_thought_of_suicide_never_becomes_a_threat_to_someone_else():
+    """The classifier may make a reply more urgent only within the kinds the data allows."""
+    crisis = Knowledge(PROJECT_DIR / "knowledge").crisis
+    net = SafetyNet(crisis, classifier=None)
+
+    def reading(pattern: str, classified: str) -> Reading:
+        probabilities = {classified: 0.9, "none": 0.1}
+        return Reading(pattern, Scored(0.9, classified, "text", probabilities))
+
+    assert net.decide(reading("suicidal_thoughts", "violence")).category == "suicidal_thoughts"
+    assert net.decide(reading("suicidal_thoughts", "suicide_plan")).category == "suicide_plan"
+    assert net.decide(reading("suicidal_thoughts", "overdose_self")).category == "overdose_self"
