@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     content_dir: Path = PROJECT_DIR
     models_dir: Path | None = None
     action_endpoint: AnyHttpUrl | None = None
+    # Conversations idle longer than this are erased at start-up (store the least that works).
+    retention_days: int = Field(default=30, ge=1, le=3650)
     # Telegram bot username for deep links (without @); `run` reads it from getMe.
     telegram_username: str = "MutualAidBot"
     # A web chat page that accepts ?start=PAYLOAD, if one is deployed.

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +249,20 @@ class TrackerStore:
             # (where secure_delete has zeroed them) and empty it.
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return existed
+
+    def purge_idle(self, days: int) -> int:
+        """Erase conversations idle for more than ``days`` (with their buttons and check-ins).
+
+        Returns how many went. Anonymous events are kept: they hold no conversation id.
+        """
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id FROM conversations WHERE updated_at < ?", [cutoff]
+            ).fetchall()
+        for (conversation_id,) in rows:
+            self.forget(conversation_id)
+        return len(rows)
 
     def record_event(
         self, kind: str, site_id: str | None, fields: list[str] | None = None

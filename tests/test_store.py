@@ -312,3 +312,34 @@ def _assert_not_in_files(db_path: Path, secret: bytes) -> None:
         path = Path(f"{db_path}{suffix}")
         if path.exists():
             assert secret not in path.read_bytes(), path.name
+
+
+def _age(store: TrackerStore, conversation_id: str, when: str) -> None:
+    with store.lock, store.db.conn:
+        store.db.execute(
+            "UPDATE conversations SET updated_at = ? WHERE id = ?", [when, conversation_id]
+        )
+
+
+def test_idle_conversations_are_purged(tmp_path):
+    store = TrackerStore(tmp_path / "bot.db")
+    try:
+        store.save(ConversationState(id="idle"))
+        store.save(ConversationState(id="recent"))
+        _age(store, "idle", "2020-01-01T00:00:00+00:00")
+        assert store.purge_idle(30) == 1
+        assert store.load("idle") is None
+        assert store.load("recent") is not None
+        assert store.purge_idle(30) == 0
+    finally:
+        store.close()
+
+
+async def test_the_engine_purges_idle_conversations_when_it_starts(engine, make_engine):
+    await say(engine, "hello", "long-gone")
+    await say(engine, "hello", "still-here")
+    gone = engine.conversation_id("test", "long-gone")
+    _age(engine.store, gone, "2020-01-01T00:00:00+00:00")
+    restarted = make_engine()
+    assert restarted.store.load(gone) is None
+    assert restarted.store.load(engine.conversation_id("test", "still-here")) is not None

@@ -174,6 +174,11 @@ class Engine:
         os.environ["MUTUAL_AID_SITES"] = str(settings.sites_path)
         self.links = LinkService.from_settings(settings, self.store, self.sites)
         self.staff = StaffService(self.store, key, self.sites)
+        # Housekeeping at start-up: idle conversations and long-expired short codes go.
+        purged = self.store.purge_idle(settings.retention_days)
+        pruned = self.links.prune_codes()
+        if purged or pruned:
+            log.info("start-up: erased %d idle conversations, %d old short codes", purged, pruned)
         if action_client is not None:
             self.actions: ActionClient = action_client
         elif settings.action_endpoint:
