@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.channels.telegram import CHANNEL, TelegramChannel, secret_matches, webhook_secret
+from tests.helpers import say
 
 TOKEN = "123456:TEST-token"
 BOT_USER = {
@@ -368,3 +369,15 @@ async def test_updates_of_one_chat_run_in_order_and_other_chats_alongside():
     assert log.index("a1 end") < log.index("a2 start")  # same chat: one after another
     assert log.index("b1 end") < log.index("a1 end")  # another chat did not wait
     assert len(processor._locks) == 0
+
+
+async def test_daily_housekeeping_erases_idle_conversations(engine):
+    await say(engine, "hello", "idle-person")
+    gone = engine.conversation_id("test", "idle-person")
+    with engine.store.lock, engine.store.db.conn:
+        engine.store.db.execute(
+            "UPDATE conversations SET updated_at = ? WHERE id = ?",
+            ["2020-01-01T00:00:00+00:00", gone],
+        )
+    await TelegramChannel(engine).daily_housekeeping()
+    assert engine.store.load(gone) is None

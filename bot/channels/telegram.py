@@ -48,6 +48,8 @@ from bot.keyed_locks import KeyedLocks
 from bot.store import now
 
 log = logging.getLogger(__name__)
+# Retention runs once a day while the bot is up (and at every start).
+DAY_SECONDS = 24 * 60 * 60
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -165,6 +167,13 @@ class TelegramChannel:
             app.job_queue.run_repeating(
                 self.send_due_followups, interval=FOLLOWUP_INTERVAL_SECONDS, first=1
             )
+            app.job_queue.run_repeating(
+                self.daily_housekeeping, interval=DAY_SECONDS, first=DAY_SECONDS
+            )
+
+    async def daily_housekeeping(self, context: object = None) -> None:
+        """Once a day: erase idle conversations and old short codes (retention)."""
+        self.engine.housekeeping()
 
     async def set_commands(self, app: Application) -> None:
         """The command menu: public commands for everyone."""

@@ -174,11 +174,7 @@ class Engine:
         os.environ["MUTUAL_AID_SITES"] = str(settings.sites_path)
         self.links = LinkService.from_settings(settings, self.store, self.sites)
         self.staff = StaffService(self.store, key, self.sites)
-        # Housekeeping at start-up: idle conversations and long-expired short codes go.
-        purged = self.store.purge_idle(settings.retention_days)
-        pruned = self.links.prune_codes()
-        if purged or pruned:
-            log.info("start-up: erased %d idle conversations, %d old short codes", purged, pruned)
+        self.housekeeping()
         if action_client is not None:
             self.actions: ActionClient = action_client
         elif settings.action_endpoint:
@@ -200,6 +196,13 @@ class Engine:
         self.start_seconds = time.perf_counter() - started
 
     # ----- public -----------------------------------------------------------------------
+
+    def housekeeping(self) -> None:
+        """Erase idle conversations and long-expired short codes (at start-up and daily)."""
+        purged = self.store.purge_idle(self.settings.retention_days)
+        pruned = self.links.prune_codes()
+        if purged or pruned:
+            log.info("housekeeping: erased %d idle conversations, %d old codes", purged, pruned)
 
     def conversation_id(self, channel: str, chat_id: str) -> str:
         """The pseudonymous id stored for a chat."""
