@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser test's set-up: Debian's chromium and axe-core (scripts/setup-browser).
+BROWSER_STAMP := node_modules/.browser-ready
 
 .PHONY: chat test bench lint format validate clean
 
@@ -18,7 +20,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 chat: $(STAMP)
 	$(BIN)/mutual-aid-bot chat
 
-test: $(STAMP)
+$(BROWSER_STAMP): package.json package-lock.json scripts/setup-browser
+	@scripts/setup-browser
+	@if [ -f node_modules/axe-core/axe.min.js ] && command -v chromium >/dev/null 2>&1; then \
+		touch $(BROWSER_STAMP); fi
+
+test: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mutual-aid-bot validate
@@ -39,4 +46,4 @@ validate: $(STAMP)
 	$(BIN)/mutual-aid-bot validate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules

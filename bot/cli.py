@@ -136,6 +136,102 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web_config(settings: Settings):
+    from bot.channels.web import WebConfig
+
+    return WebConfig(
+        allowed_origins=tuple(settings.web_allowed_origins),
+        frame_ancestors=tuple(settings.web_frame_ancestors),
+        rate_per_sender=settings.web_rate_per_sender,
+        rate_per_address=settings.web_rate_per_address,
+        behind_proxy=settings.web_behind_proxy,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the web chat page and the REST channel (and the Telegram webhook, if asked)."""
+    import contextlib
+    import signal
+
+    import tornado.ioloop
+
+    from bot.channels.web import REST_PATH, build_app, start_server
+
+    settings = _settings(args)
+    telegram = None
+    if args.telegram_webhook:
+        from bot.channels.telegram import (
+            TelegramChannel,
+            webhook_route,
+            webhook_running,
+            webhook_secret,
+        )
+        from bot.redact import install as install_redactor
+
+        if not args.telegram_webhook.startswith("https://") and not args.allow_http:
+            print("error: the webhook URL must start with https://", file=sys.stderr)
+            return 2
+        token = (
+            settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
+        )
+        if not token:
+            print(
+                "error: --telegram-webhook needs TELEGRAM_BOT_TOKEN in the environment "
+                "(see README, Connect to Telegram).",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            secret = _webhook_secret(args, settings) or webhook_secret()
+        except OSError as error:
+            print(f"error: cannot read the webhook secret file: {error.strerror}", file=sys.stderr)
+            return 2
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            print("error: the webhook secret must be 1-256 of A-Z a-z 0-9 _ -", file=sys.stderr)
+            return 2
+        install_redactor([token, secret])
+    engine = _engine(settings)
+    extra = []
+    if args.telegram_webhook:
+        channel = TelegramChannel(engine)
+        ptb_app = channel.build(token, base_url=args.base_url or settings.telegram_base_url)
+        extra.append(webhook_route(ptb_app, secret))
+        telegram = webhook_running(channel, ptb_app, args.telegram_webhook, secret)
+    config = _web_config(settings)
+    app = build_app(engine, config, extra)
+
+    async def serve() -> int:
+        # The server must be started inside the running loop, which tornado then uses.
+        try:
+            server, port = start_server(app, args.host, args.port, config.behind_proxy)
+        except OSError as error:
+            print(
+                f"error: cannot listen on {args.host}:{args.port}: {error.strerror}",
+                file=sys.stderr,
+            )
+            return 2
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        daily = tornado.ioloop.PeriodicCallback(engine.housekeeping, 24 * 3600 * 1000)
+        daily.start()
+        shown_host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"Web chat: http://{shown_host}:{port}/", flush=True)
+        print(f"REST channel: POST http://{shown_host}:{port}{REST_PATH}", flush=True)
+        try:
+            async with telegram or contextlib.nullcontext():
+                if telegram is not None:
+                    print("Telegram webhook: registered", flush=True)
+                await stop.wait()
+        finally:
+            daily.stop()
+            server.stop()
+        return 0
+
+    return asyncio.run(serve())
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check every content file; print problems and exit non-zero if there are any."""
     from bot.engine.actions import InProcessActions
@@ -270,6 +366,17 @@ def _evaluate_crisis(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    """argparse type for --port: 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
+
+
 def _duration(text: str) -> timedelta:
     """argparse type for --expires: 30d, 12h, 90m, 2w."""
     from bot.links import parse_duration
@@ -346,11 +453,13 @@ def cmd_link(args: argparse.Namespace) -> int:
     finally:
         store.close()
     url, web_url = links.deep_link(payload), links.web_link(payload)
+    # QR codes and posters point to the web chat when one is configured: it works for
+    # everyone, with or without Telegram.
+    public = links.public_link(payload)
     if args.qr:
-        write_qr(url, Path(args.qr))
+        write_qr(public, Path(args.qr))
     if args.poster and words is not None:
-        chat = f"t.me/{links.telegram_username}"
-        Poster(words, url, code, chat, site.name).write(Path(args.poster))
+        Poster(words, public, code, links.chat_address(), site.name).write(Path(args.poster))
     if args.json:
         print(
             json.dumps(
@@ -493,6 +602,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
+    serve = sub.add_parser(
+        "serve", parents=[common], help="serve the web chat page and the REST channel"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (0: any)")
+    serve.add_argument(
+        "--telegram-webhook",
+        metavar="PUBLIC_URL",
+        help="also receive Telegram's updates here (this server's public HTTPS address)",
+    )
+    serve.add_argument(
+        "--secret-token-file", metavar="FILE", help="read the webhook secret from this file"
+    )
+    serve.add_argument(
+        "--base-url", help="Bot API base URL (default: Telegram's, or TELEGRAM_BASE_URL)"
+    )
+    serve.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(func=cmd_serve, secret_token=None)
     validate = sub.add_parser("validate", parents=[common], help="check all content files")
     validate.set_defaults(func=cmd_validate)
     evaluate = sub.add_parser("evaluate", parents=[common], help="held-out NLU accuracy")

@@ -124,9 +124,11 @@ class CrisisEvaluation:
         total = sum(r.total for r in self.categories.values())
         rows.append("")
         rows.append(f"recall: {self.recall:.1%} of {total} crisis messages")
+        by_patterns = sum(1 for _, how in self.false_alarms if how == "patterns")
         rows.append(
             f"false alarms: {self.false_alarm_rate:.1%} "
-            f"({len(self.false_alarms)} of {self.ordinary} ordinary messages)"
+            f"({len(self.false_alarms)} of {self.ordinary} ordinary messages; "
+            f"{by_patterns} by patterns, {len(self.false_alarms) - by_patterns} by the classifier)"
         )
         best = self.highest_threshold_for_full_recall()
         rows.append(

@@ -399,6 +399,32 @@ def load_options(folder: Path) -> list[MutualAidOption]:
     return options
 
 
+class WebChatWords(Strict):
+    """knowledge/web_chat.yml: the labels around the web chat page."""
+
+    title: str
+    heading: str
+    intro: str
+    help_now: str
+    help_heading: str
+    help_intro: str
+    skip_link: str
+    log_label: str
+    input_label: str
+    send: str
+    sending: str
+    you_said: str
+    bot_said: str
+    buttons_label: str
+    opens_new_tab: str
+    privacy: str
+    delete_chat: str
+    deleted: str
+    offline: str
+    too_fast: str
+    no_script: str
+
+
 class Knowledge:
     """All of knowledge/, loaded and validated once."""
 
@@ -451,10 +477,16 @@ class Knowledge:
         """Framing rules and the reading-age limit."""
         return load_model(self.folder / "language.yml", LanguageFile)
 
+    @cached_property
+    def web_chat(self) -> WebChatWords:
+        """The labels around the web chat page."""
+        return load_model(self.folder / "web_chat.yml", WebChatWords)
+
     def load_all(self) -> None:
         """Load every file now, so errors show at start-up rather than mid-conversation."""
         _ = self.options, self.support_lines, self.crisis, self.approaches
         _ = self.evidence, self.language, self.official_sources, self.card_words
+        _ = self.web_chat
         for option in self.options:
             if option.approach not in self.approaches:
                 raise ContentError(

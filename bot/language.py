@@ -123,6 +123,8 @@ def knowledge_texts(knowledge: Knowledge) -> list[tuple[str, str]]:
         texts.append((f"knowledge/card_words.yml: {name}", words))
     for line in knowledge.support_lines:
         texts.append(("knowledge/support_lines.yml", line.what_for))
+    for name, words in knowledge.web_chat.model_dump().items():
+        texts.append((f"knowledge/web_chat.yml: {name}", words))
     for approach in knowledge.approaches.values():
         texts.append(("knowledge/approaches.yml", approach.description))
     for finding in knowledge.evidence.findings:

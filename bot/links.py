@@ -259,6 +259,18 @@ class LinkService:
         query.append(("start", payload))
         return urlunsplit(parts._replace(query=urlencode(query)))
 
+    def public_link(self, payload: str) -> str:
+        """The link for QR codes and posters: the web chat if one is configured (it works
+        for everyone, with or without Telegram), else the Telegram deep link."""
+        return self.web_link(payload) or self.deep_link(payload)
+
+    def chat_address(self) -> str:
+        """The chat's address for people who cannot scan a code (no scheme, no payload)."""
+        if self.web_chat_url:
+            parts = urlsplit(self.web_chat_url)
+            return (parts.netloc + parts.path).rstrip("/")
+        return f"t.me/{self.telegram_username}"
+
     # -- short codes ------------------------------------------------------------------------
 
     def short_code(self, payload: str, site_id: str, expires_at: datetime) -> str:

@@ -8,6 +8,7 @@ override the two most used ones.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, field_validator
@@ -38,8 +39,19 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=30, ge=1, le=3650)
     # Telegram bot username for deep links (without @); `run` reads it from getMe.
     telegram_username: str = "MutualAidBot"
-    # A web chat page that accepts ?start=PAYLOAD, if one is deployed.
+    # The public address of the web chat page (`serve`), if one is deployed: staff links, QR
+    # codes and posters then point there, since not everyone has Telegram.
     web_chat_url: AnyHttpUrl | None = None
+    # Other sites allowed to call the REST channel from a browser (CORS), as a JSON list of
+    # origins, e.g. '["https://www.riverside-surgery.nhs.uk"]'. None by default.
+    web_allowed_origins: list[str] = Field(default_factory=list)
+    # Sites allowed to show the page in a frame (CSP frame-ancestors). None by default.
+    web_frame_ancestors: list[str] = Field(default_factory=list)
+    # Messages a minute, per chat and per address, before the REST channel answers 429.
+    web_rate_per_sender: int = Field(default=30, ge=1, le=10_000)
+    web_rate_per_address: int = Field(default=120, ge=1, le=100_000)
+    # Behind a reverse proxy, take the client's address from X-Forwarded-For / X-Real-Ip.
+    web_behind_proxy: bool = False
     # The bot token: from TELEGRAM_BOT_TOKEN (never from a URL path or a log line).
     telegram_token: SecretStr | None = Field(
         default=None,
@@ -57,6 +69,17 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("TELEGRAM_BASE_URL", "MUTUAL_AID_TELEGRAM_BASE_URL"),
     )
+
+    @field_validator("web_allowed_origins", "web_frame_ancestors", mode="after")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", value):
+                raise ValueError(
+                    f"{value!r} is not an origin like https://www.example.nhs.uk (scheme and "
+                    "host only, no path)"
+                )
+        return values
 
     @field_validator("data_dir", "content_dir", mode="after")
     @classmethod

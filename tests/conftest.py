@@ -79,3 +79,7 @@ def shared_or_skip(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not here: shared/ only exists beside the development repo")
     return path
+
+
+# The web server fixtures (tests/web_server.py), for the HTTP and browser tests.
+from tests.web_server import start_web, web  # noqa: E402, F401

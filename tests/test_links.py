@@ -235,6 +235,19 @@ def test_deep_and_web_links(store: TrackerStore, sites_file: Path):
         LinkService(store, KEY, sites, telegram_username="not a name!")
 
 
+def test_qr_codes_and_posters_point_to_the_web_chat_when_there_is_one(
+    store: TrackerStore, sites_file: Path
+):
+    sites = load_sites(sites_file)
+    plain = LinkService(store, KEY, sites, telegram_username="ExampleHelpBot")
+    payload = plain.make_payload("riverside", timedelta(days=1))
+    assert plain.public_link(payload) == plain.deep_link(payload)
+    assert plain.chat_address() == "t.me/ExampleHelpBot"
+    web = LinkService(store, KEY, sites, web_chat_url="https://chat.example.org/talk/")
+    assert web.public_link(payload) == f"https://chat.example.org/talk/?start={payload}"
+    assert web.chat_address() == "chat.example.org/talk"
+
+
 # Short codes
 
 

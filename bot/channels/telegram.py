@@ -15,7 +15,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -463,11 +463,41 @@ class _WebhookHandler(tornado.web.RequestHandler):
         self.finish({"ok": True})
 
 
+def webhook_route(
+    app: Application, secret: str, path: str = WEBHOOK_PATH
+) -> tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]:
+    """The route that receives Telegram's updates, for any tornado application."""
+    return (path, _WebhookHandler, {"app": app, "secret": secret})
+
+
 def webhook_app(
     app: Application, secret: str, path: str = WEBHOOK_PATH
 ) -> tornado.web.Application:
     """The web application that receives Telegram's updates on one path."""
-    return tornado.web.Application([(path, _WebhookHandler, {"app": app, "secret": secret})])
+    return tornado.web.Application([webhook_route(app, secret, path)])
+
+
+@contextlib.asynccontextmanager
+async def webhook_running(
+    channel: TelegramChannel, app: Application, public_url: str, secret: str
+) -> AsyncIterator[None]:
+    """The Telegram application started and its webhook registered, for a server's lifetime.
+
+    The caller serves ``webhook_route`` (on its own server or `serve`'s); updates are queued
+    to the application, which answers them.
+    """
+    async with app:
+        await channel._post_init(app)
+        await app.start()
+        try:
+            await app.bot.set_webhook(
+                url=public_url.rstrip("/") + WEBHOOK_PATH,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            yield
+        finally:
+            await app.stop()
 
 
 async def serve_webhook(
@@ -480,23 +510,15 @@ async def serve_webhook(
     stop: asyncio.Event,
 ) -> None:
     """Serve the webhook until ``stop`` is set; register it with Telegram first."""
-    async with app:
-        await channel._post_init(app)
-        await app.start()
-        server = tornado.httpserver.HTTPServer(
-            webhook_app(app, secret), max_body_size=MAX_WEBHOOK_BODY
-        )
-        server.listen(port, address=listen)
-        try:
-            await app.bot.set_webhook(
-                url=public_url.rstrip("/") + WEBHOOK_PATH,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+    server = tornado.httpserver.HTTPServer(
+        webhook_app(app, secret), max_body_size=MAX_WEBHOOK_BODY
+    )
+    server.listen(port, address=listen)
+    try:
+        async with webhook_running(channel, app, public_url, secret):
             await stop.wait()
-        finally:
-            server.stop()
-            await app.stop()
+    finally:
+        server.stop()
 
 
 __all__ = [
@@ -506,5 +528,7 @@ __all__ = [
     "run_polling",
     "secret_matches",
     "serve_webhook",
+    "webhook_route",
+    "webhook_running",
     "webhook_secret",
 ]

@@ -311,7 +311,7 @@ class Engine:
         payload = self.links.make_payload(site.id, expires, single_use=single)
         info = self.links.verify(payload, consume=False)
         code = self.links.short_code(payload, site.id, info.expires_at)
-        url = self.links.deep_link(payload)
+        url = self.links.public_link(payload)
         replies = self._staff_reply(
             "utter_staff_clientlink" if single else "utter_staff_link",
             channel,
