@@ -7,13 +7,12 @@ and the in-process executor both start fast and find the same files.
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 
+from bot import action_config
 from bot.knowledge import Knowledge, MutualAidOption, Site, load_sites
 from bot.referral import ReferralFile, load_referral
-from bot.settings import PROJECT_DIR, Settings
 
 
 @lru_cache(maxsize=4)
@@ -24,12 +23,12 @@ def _knowledge_at(folder: str) -> Knowledge:
 
 
 def content_dir() -> Path:
-    """MUTUAL_AID_CONTENT_DIR, or this project: where dialogues/ and knowledge/ are."""
-    return Path(os.environ.get("MUTUAL_AID_CONTENT_DIR") or str(PROJECT_DIR))
+    """Where dialogues/ and knowledge/ are, as configured for this action call."""
+    return action_config.current().content_dir
 
 
 def knowledge() -> Knowledge:
-    """The knowledge base under MUTUAL_AID_CONTENT_DIR (default: this project)."""
+    """The knowledge base of the configured content folder (default: this project)."""
     return _knowledge_at(str(content_dir() / "knowledge"))
 
 
@@ -65,8 +64,8 @@ def _sites_at(path: str, mtime: float) -> tuple[Site, ...]:
 
 
 def sites() -> dict[str, Site]:
-    """The sites file's sites by id (MUTUAL_AID_SITES, or the example sites)."""
-    path = Settings().sites_path
+    """The configured sites file's sites by id (default: the example sites)."""
+    path = action_config.current().sites_path
     try:
         mtime = path.stat().st_mtime
     except OSError:

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from rasa_sdk.executor import ActionExecutor
 
+from bot.action_config import ActionConfig, configured
+
 log = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
@@ -39,9 +41,11 @@ class ActionClient(Protocol):
 class InProcessActions:
     """Runs the actions package in this process with rasa-sdk's own executor."""
 
-    def __init__(self, package: str = "actions") -> None:
+    def __init__(self, package: str = "actions", config: ActionConfig | None = None) -> None:
         self.executor = ActionExecutor()
         self.executor.register_package(package)
+        # The content and sites the actions read; None: the process's own settings.
+        self.config = config
 
     def names(self) -> set[str]:
         """Every registered action name."""
@@ -56,7 +60,11 @@ class InProcessActions:
         call = dict(action_call)
         call["tracker"] = json.loads(json.dumps(action_call["tracker"]))
         try:
-            result = await self.executor.run(call)
+            if self.config is None:
+                result = await self.executor.run(call)
+            else:
+                with configured(self.config):
+                    result = await self.executor.run(call)
         except Exception as exc:
             # Only the type is logged: the tracker may hold what a person typed.
             log.error("action %s failed: %s", action_call.get("next_action"), type(exc).__name__)
