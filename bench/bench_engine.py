@@ -34,6 +34,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from bot.app import build_engine  # noqa: E402
 from bot.crisis_eval import evaluate_crisis, load_held_out  # noqa: E402
 from bot.engine import BotReply, Engine  # noqa: E402
 from bot.nlu_eval import evaluate_file  # noqa: E402
@@ -97,7 +98,7 @@ def settings_for(data_dir: Path, models_dir: Path) -> Settings:
 async def start_in_process(label: str, data_dir: Path, models_dir: Path) -> tuple[Start, Engine]:
     """Engine() and the first reply, in this process."""
     started = time.perf_counter()
-    engine = Engine(settings_for(data_dir, models_dir))
+    engine = build_engine(settings_for(data_dir, models_dir))
     replies = await engine.handle(CHANNEL, "first", "/start")
     seconds = time.perf_counter() - started
     if not replies:

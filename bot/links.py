@@ -32,6 +32,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from bot.clock import iso, utc_now
+from bot.codes import ALPHABET, CodeFormat
 from bot.knowledge import Site
 from bot.pseudonym import Pseudonymiser
 
@@ -50,9 +52,9 @@ _PAYLOAD_TEXT = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_EXPIRY = timedelta(days=3660)  # about ten years: a poster outlives a print run, not more
 
 # Short codes: no 0/O, 1/I/L (nor U, as in staff codes), so a code off a poster is typed right.
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-CODE_LENGTH = 8
-_CODE_SEPARATORS = re.compile(r"[\s\-_.]+")
+SHORT_CODES = CodeFormat(length=8, group=4)
+CODE_ALPHABET = ALPHABET
+CODE_LENGTH = SHORT_CODES.length
 
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -113,17 +115,12 @@ def _b64decode(text: str) -> bytes | None:
 
 def normalise_code(text: str) -> str | None:
     """A typed short code as stored (8 upper-case characters), or None if it is not one."""
-    if not text:
-        return None
-    compact = _CODE_SEPARATORS.sub("", text.strip()).upper()
-    if len(compact) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in compact):
-        return None
-    return compact
+    return SHORT_CODES.normalise(text)
 
 
 def format_code(code: str) -> str:
     """A stored code as shown to people: ``ABCD-2345``."""
-    return f"{code[:4]}-{code[4:]}"
+    return SHORT_CODES.show(code)
 
 
 class LinkService:
@@ -146,7 +143,7 @@ class LinkService:
         self.telegram_username = username
         self.web_chat_url = str(web_chat_url) if web_chat_url else None
         self._signer = Pseudonymiser(key)
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or utc_now
         self._by_ref = {self._site_ref(site.id): site for site in self.sites}
 
     @classmethod
@@ -199,6 +196,15 @@ class LinkService:
         assert len(payload) == PAYLOAD_CHARS <= MAX_PAYLOAD_CHARS
         return payload
 
+    def open(self, payload: str) -> tuple[str, Site | None]:
+        """A chat started with this payload: ("ok", its site), or the reason it cannot be
+        used ("expired", "reused" or "invalid") and None. A single-use link is used up."""
+        try:
+            info = self.verify(payload, consume=True)
+        except LinkError as error:
+            return (error.reason if error.reason in ("expired", "reused") else "invalid"), None
+        return "ok", info.site
+
     def verify(self, payload: str, consume: bool = True) -> LinkInfo:
         """Check a payload; with ``consume``, a single-use payload is used up.
 
@@ -229,18 +235,7 @@ class LinkService:
     def _use(self, nonce: bytes, consume: bool) -> None:
         """Refuse a used single-use nonce; record it when consuming (atomically)."""
         nonce_hash = self._nonce_hash(nonce)
-        db = self.store.db
-        with self.store.lock:
-            if consume:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO used_links (nonce, used_at) VALUES (?, ?)",
-                    [nonce_hash, self._now().isoformat(timespec="seconds")],
-                )
-                fresh = cursor.rowcount == 1
-            else:
-                fresh = not db.execute(
-                    "SELECT 1 FROM used_links WHERE nonce = ?", [nonce_hash]
-                ).fetchone()
+        fresh = self.store.links.use_nonce(nonce_hash, iso(self._now()), consume)
         if not fresh:
             raise LinkError("reused", "this single-use link has been used")
 
@@ -276,21 +271,10 @@ class LinkService:
     def short_code(self, payload: str, site_id: str, expires_at: datetime) -> str:
         """A new short code (``ABCD-2345``) for a payload, stored until it expires."""
         self.site(site_id)
-        table = self.store.db.table("link_codes")
-        created = self._now().isoformat(timespec="seconds")
         for _ in range(20):
-            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-            record = {
-                "code": code,
-                "payload": payload,
-                "site_id": site_id,
-                "expires_at": expires_at.astimezone(UTC).isoformat(timespec="seconds"),
-                "created_at": created,
-            }
-            with self.store.lock:
-                if not list(table.rows_where("code = ?", [code], limit=1)):
-                    table.insert(record)
-                    return format_code(code)
+            code = SHORT_CODES.new()
+            if self.store.links.add_code(code, payload, site_id, iso(expires_at)):
+                return format_code(code)
         raise RuntimeError("could not find a free short code")  # pragma: no cover
 
     def resolve_code(self, text: str) -> str | None:
@@ -300,17 +284,8 @@ class LinkService:
         a clearer answer for the person than "unknown code".
         """
         code = normalise_code(text)
-        if code is None:
-            return None
-        with self.store.lock:
-            rows = list(self.store.db.table("link_codes").rows_where("code = ?", [code], limit=1))
-        return rows[0]["payload"] if rows else None
+        return None if code is None else self.store.links.payload_of_code(code)
 
     def prune_codes(self, older_than: timedelta = timedelta(days=30)) -> int:
         """Delete short codes that expired more than ``older_than`` ago; how many went."""
-        cutoff = (self._now() - older_than).isoformat(timespec="seconds")
-        with self.store.lock:
-            table = self.store.db.table("link_codes")
-            count = table.count_where("expires_at < ?", [cutoff])
-            table.delete_where("expires_at < ?", [cutoff])
-        return count
+        return self.store.links.prune_codes(iso(self._now() - older_than))

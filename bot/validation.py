@@ -14,8 +14,8 @@ from pathlib import Path
 from bot.crisis_model import load_examples
 from bot.domain import BUILTIN_ACTIONS, BUILTIN_INTENTS, Domain, PayloadButton
 from bot.engine.config import load_config
-from bot.engine.core import CRISIS_ACTION, CRISIS_INTENT, START_INTENT
 from bot.engine.policy import RulePolicy
+from bot.engine.turn import CRISIS_ACTION, CRISIS_INTENT, START_INTENT
 from bot.intent_titles import ANSWER_INTENTS, load_intent_titles
 from bot.knowledge import Knowledge, load_sites
 from bot.language import check_content, knowledge_texts

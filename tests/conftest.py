@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_engine
 from bot.engine import Engine
 from bot.settings import PROJECT_DIR, Settings
 
@@ -52,7 +53,7 @@ def make_engine(settings: Settings) -> Iterator[Callable[..., Engine]]:
     built: list[Engine] = []
 
     def make(**kwargs: object) -> Engine:
-        engine = Engine(kwargs.pop("settings", settings), **kwargs)  # type: ignore[arg-type]
+        engine = build_engine(kwargs.pop("settings", settings), **kwargs)  # type: ignore[arg-type]
         # The last turn of each conversation (intent and actions), for the tests to check.
         turns: dict[str, tuple[str, list[str]]] = {}
         engine.turn_listeners.append(

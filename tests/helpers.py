@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot.engine import BotReply, Engine
+from bot.staff import StaffService
+from bot.staff_commands import StaffCommands
 
 
 async def say(
@@ -31,3 +33,10 @@ def read_every_message_as(engine: Engine, intent: str, entities: dict[str, str])
         return {"text": text, "intent": top, "intent_ranking": [top], "entities": found}
 
     engine.nlu.parse = parse  # type: ignore[method-assign]
+
+
+def staff_of(engine: Engine) -> StaffService:
+    """The staff service behind the engine's staff commands."""
+    commands = engine.find(StaffCommands)
+    assert commands is not None, "the engine was built without staff commands"
+    return commands.staff

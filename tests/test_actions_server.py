@@ -212,7 +212,7 @@ def _call(
         "latest_action": {"action_name": "action_listen"},
         "latest_action_name": "action_listen",
     }
-    return build_action_call(action, tracker, engine.domain_dict)
+    return build_action_call(action, tracker, engine.dialogue.domain_dict)
 
 
 async def test_hand_built_calls_get_the_same_response(action_server, engine):

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from bot.engine import BotReply, Engine
-from tests.helpers import payloads, say, texts
+from tests.helpers import payloads, say, staff_of, texts
 
 PICK_AA = '/inform{"option": "aa"}'
 ASK_FORMAT = "online or in person?"
@@ -134,7 +134,7 @@ async def test_fine_without_a_crisis_is_not_cheerful(engine):
 
 
 async def test_nlu_never_decides_a_crisis(engine):
-    parsed = engine._parse("what groups are there")
+    parsed = engine.understanding.parse("what groups are there")
     assert parsed["intent"]["name"] != "crisis"
     assert "crisis" not in engine.nlu.intents
 
@@ -146,6 +146,6 @@ async def test_crisis_counts_reach_the_site_stats_without_text(engine):
     payload = engine.links.make_payload(site.id, timedelta(days=1))
     await say(engine, f"/start {payload}", "linked")
     await say(engine, MESSAGES["domestic_abuse"], "linked")
-    stats = engine.staff.stats(site.id)
+    stats = staff_of(engine).stats(site.id)
     assert stats.crisis.all_time == 1
     assert stats.crisis.last_7_days == 1

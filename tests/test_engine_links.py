@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.links import LinkService
 from bot.pseudonym import load_or_create_secret
-from tests.helpers import say, texts
+from tests.helpers import say, staff_of, texts
 
 
 def state(engine, chat="tester"):
@@ -66,7 +66,7 @@ async def test_a_typed_short_code_works_like_the_link(engine):
 
 
 async def test_staff_enrol_and_use_staff_commands(engine):
-    code = engine.staff.invite("riverside")
+    code = staff_of(engine).invite("riverside")
     replies = await say(engine, f"/staff {code}", "nurse")
     assert "staff for Riverside Surgery" in texts(replies)
     link = await say(engine, "/link", "nurse")
@@ -95,7 +95,7 @@ async def test_a_wrong_staff_code_looks_like_any_other_message(engine):
 
 
 async def test_forget_also_ends_staff_enrolment(engine):
-    code = engine.staff.invite("riverside")
+    code = staff_of(engine).invite("riverside")
     await say(engine, f"/staff {code}", "nurse")
     await say(engine, "/forget", "nurse")
     replies = await say(engine, "/link", "nurse")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.core import Turn
 from bot.engine.next_step import CLOSING, has_next_step, reply_key
 from bot.engine.responses import render_response
+from bot.engine.turn import Turn
 from bot.intent_titles import ANSWER_INTENTS
 from tests.helpers import payloads, say, texts
 

@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.channels.telegram import CHANNEL, TelegramChannel, secret_matches, webhook_secret
-from tests.helpers import say
+from tests.helpers import say, staff_of
 
 TOKEN = "123456:TEST-token"
 BOT_USER = {
@@ -285,7 +285,7 @@ async def test_command_menu_lists_public_commands_only(wired):
 
 async def test_staff_get_their_own_command_menu_and_a_qr_photo(wired, engine):
     app, record, _ = wired
-    code = engine.staff.invite("riverside")
+    code = staff_of(engine).invite("riverside")
     await feed(app, message(9, f"/staff {code}"))
     menus = record.sent("setMyCommands")
     assert menus

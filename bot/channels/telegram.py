@@ -1,4 +1,5 @@
-"""The Telegram channel, on python-telegram-bot: polling or a secured webhook.
+"""The Telegram channel, on python-telegram-bot: polling or a secured webhook
+(bot/channels/telegram_webhook.py).
 
 Maps the engine's replies to Telegram (text, inline keyboards with short callback ids, URL
 buttons, photos), answers every button press and removes the pressed keyboard, handles
@@ -11,16 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import hmac
-import json
 import logging
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
-import tornado.httpserver
-import tornado.web
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -43,16 +39,27 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.telegram_webhook import (
+    ALLOWED_UPDATES,
+    MAX_WEBHOOK_BODY,
+    WEBHOOK_PATH,
+    secret_matches,
+    serve_webhook,
+    webhook_app,
+    webhook_route,
+    webhook_running,
+    webhook_secret,
+)
+from bot.clock import iso, now_iso, utc_now
 from bot.engine import BotReply, Engine
 from bot.keyed_locks import KeyedLocks
-from bot.store import now
+from bot.staff_commands import StaffCommands
 
 log = logging.getLogger(__name__)
 # Retention runs once a day while the bot is up (and at every start).
 DAY_SECONDS = 24 * 60 * 60
 
 CHANNEL = "telegram"
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 ALLOWED_UPDATES.append(Update.MY_CHAT_MEMBER)
 PUBLIC_COMMANDS = [
     ("help", "What I can help with"),
@@ -65,7 +72,6 @@ STAFF_COMMANDS = [
     ("stats", "Anonymous counts for your site"),
 ]
 CALLBACK_PREFIX = "b:"
-WEBHOOK_PATH = "/telegram"
 FOLLOWUP_INTERVAL_SECONDS = 60
 SEND_ATTEMPTS = 4
 T = TypeVar("T")
@@ -94,18 +100,6 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
-
-
-def webhook_secret() -> str:
-    """A secret token for the webhook header: 64 characters of A-Z a-z 0-9 _ -."""
-    return secrets.token_urlsafe(48)
-
-
-def secret_matches(expected: str, given: str | None) -> bool:
-    """Compare the webhook header with the secret in constant time."""
-    if given is None:
-        return False
-    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 class TelegramChannel:
@@ -203,27 +197,12 @@ class TelegramChannel:
     def _callback_id(self, conversation_id: str, payload: str) -> str:
         digest = hashlib.sha256(f"{conversation_id}\x1f{payload}".encode()).hexdigest()[:16]
         callback_id = CALLBACK_PREFIX + digest
-        with self.store.lock:
-            self.store.db.table("callbacks").upsert(
-                {
-                    "id": callback_id,
-                    "conversation_id": conversation_id,
-                    "payload": payload,
-                    "created_at": now(),
-                },
-                pk="id",
-            )
+        self.store.callbacks.put(callback_id, conversation_id, payload)
         return callback_id
 
     def payload_of(self, callback_id: str, conversation_id: str) -> str | None:
         """The payload behind a button's short id, if it belongs to this conversation."""
-        with self.store.lock:
-            rows = list(
-                self.store.db.table("callbacks").rows_where(
-                    "id = ? and conversation_id = ?", [callback_id, conversation_id], limit=1
-                )
-            )
-        return rows[0]["payload"] if rows else None
+        return self.store.callbacks.payload_of(callback_id, conversation_id)
 
     def keyboard(self, reply: BotReply, conversation_id: str) -> InlineKeyboardMarkup | None:
         """One button a row: payload buttons carry a short id, URL buttons open the URL."""
@@ -280,11 +259,16 @@ class TelegramChannel:
             self.cancel_followup(conversation_id)
         if taken.get("followup_days"):
             self.schedule_followup(conversation_id, chat_id, int(taken["followup_days"]))
-        if text.startswith("/staff") and self.engine.staff.site_of(conversation_id):
+        if text.startswith("/staff") and self._is_staff(conversation_id):
             commands = [BotCommand(n, t) for n, t in PUBLIC_COMMANDS + STAFF_COMMANDS]
             await self._retry(
                 lambda: app.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
             )
+
+    def _is_staff(self, conversation_id: str) -> bool:
+        """Whether the chat is enrolled staff (for the staff command menu)."""
+        commands = self.engine.find(StaffCommands)
+        return commands is not None and commands.is_staff(conversation_id)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message (commands included) from a one-to-one chat."""
@@ -364,48 +348,21 @@ class TelegramChannel:
 
     def schedule_followup(self, conversation_id: str, chat_id: int, days: int) -> None:
         """Store a check-in; one per conversation, replacing any earlier one."""
-        due = (datetime.now(UTC) + timedelta(days=days)).isoformat(timespec="seconds")
-        with self.store.lock:
-            self.store.db.table("followups").upsert(
-                {
-                    "conversation_id": conversation_id,
-                    "chat_id": str(chat_id),
-                    "due_at": due,
-                    "status": "pending",
-                    "created_at": now(),
-                },
-                pk="conversation_id",
-            )
+        due = iso(utc_now() + timedelta(days=days))
+        self.store.followups.schedule(conversation_id, str(chat_id), due)
 
     def cancel_followup(self, conversation_id: str) -> None:
         """Remove a pending check-in."""
-        with self.store.lock:
-            self.store.db.table("followups").delete_where("conversation_id = ?", [conversation_id])
+        self.store.followups.cancel(conversation_id)
 
     def _claim_due(self, at: str) -> list[tuple[str, str]]:
         """Due check-ins, each claimed once (so a restart never sends one twice)."""
-        claimed = []
-        with self.store.lock:
-            rows = list(
-                self.store.db.table("followups").rows_where(
-                    "status = 'pending' and due_at <= ?", [at]
-                )
-            )
-            for row in rows:
-                cursor = self.store.db.execute(
-                    "update followups set status = 'sending' "
-                    "where conversation_id = ? and status = 'pending'",
-                    [row["conversation_id"]],
-                )
-                self.store.db.conn.commit()
-                if cursor.rowcount == 1:
-                    claimed.append((row["conversation_id"], row["chat_id"]))
-        return claimed
+        return self.store.followups.claim_due(at)
 
     async def send_due_followups(self, context: ContextTypes.DEFAULT_TYPE) -> int:
         """Send every check-in that is due; return how many were sent."""
         sent = 0
-        for conversation_id, chat_id in self._claim_due(now()):
+        for conversation_id, chat_id in self._claim_due(now_iso()):
             replies = self.engine.respond(CHANNEL, chat_id, "utter_followup_checkin")
             await self.send(context.application, int(chat_id), replies)
             self.cancel_followup(conversation_id)  # sent: the chat id is no longer kept
@@ -418,116 +375,16 @@ def run_polling(app: Application) -> None:
     app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
 
 
-# Telegram's updates are small; a body over this is refused before it is read.
-MAX_WEBHOOK_BODY = 1_048_576
-
-
-@tornado.web.stream_request_body
-class _WebhookHandler(tornado.web.RequestHandler):
-    """Receives updates; refuses any request without the right secret header.
-
-    The secret is checked from the headers, before any of the body is read, and the body is
-    capped at MAX_WEBHOOK_BODY, so a stranger cannot make the bot read 100 MB.
-    """
-
-    def initialize(self, app: Application, secret: str) -> None:
-        self.app = app
-        self.secret = secret
-        self.body = bytearray()
-
-    def prepare(self) -> None:
-        given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token")
-        if not secret_matches(self.secret, given):
-            self.set_status(403)
-            self.finish({"ok": False, "description": "Forbidden"})
-            return
-        self.request.connection.set_max_body_size(MAX_WEBHOOK_BODY)  # type: ignore[union-attr]
-
-    def data_received(self, chunk: bytes) -> None:
-        self.body.extend(chunk)
-
-    async def post(self) -> None:
-        try:
-            data = json.loads(bytes(self.body))
-            if not isinstance(data, dict):
-                raise ValueError("an update is a JSON object")
-            update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
-            log.info("webhook: a bad update was refused (%s)", type(error).__name__)
-            self.set_status(400)
-            self.finish({"ok": False, "description": "Bad Request"})
-            return
-        if update is not None:
-            await self.app.update_queue.put(update)
-        self.set_status(200)
-        self.finish({"ok": True})
-
-
-def webhook_route(
-    app: Application, secret: str, path: str = WEBHOOK_PATH
-) -> tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]:
-    """The route that receives Telegram's updates, for any tornado application."""
-    return (path, _WebhookHandler, {"app": app, "secret": secret})
-
-
-def webhook_app(
-    app: Application, secret: str, path: str = WEBHOOK_PATH
-) -> tornado.web.Application:
-    """The web application that receives Telegram's updates on one path."""
-    return tornado.web.Application([webhook_route(app, secret, path)])
-
-
-@contextlib.asynccontextmanager
-async def webhook_running(
-    channel: TelegramChannel, app: Application, public_url: str, secret: str
-) -> AsyncIterator[None]:
-    """The Telegram application started and its webhook registered, for a server's lifetime.
-
-    The caller serves ``webhook_route`` (on its own server or `serve`'s); updates are queued
-    to the application, which answers them.
-    """
-    async with app:
-        await channel._post_init(app)
-        await app.start()
-        try:
-            await app.bot.set_webhook(
-                url=public_url.rstrip("/") + WEBHOOK_PATH,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-            yield
-        finally:
-            await app.stop()
-
-
-async def serve_webhook(
-    channel: TelegramChannel,
-    app: Application,
-    public_url: str,
-    listen: str,
-    port: int,
-    secret: str,
-    stop: asyncio.Event,
-) -> None:
-    """Serve the webhook until ``stop`` is set; register it with Telegram first."""
-    server = tornado.httpserver.HTTPServer(
-        webhook_app(app, secret), max_body_size=MAX_WEBHOOK_BODY
-    )
-    server.listen(port, address=listen)
-    try:
-        async with webhook_running(channel, app, public_url, secret):
-            await stop.wait()
-    finally:
-        server.stop()
-
-
 __all__ = [
     "ALLOWED_UPDATES",
     "CHANNEL",
+    "MAX_WEBHOOK_BODY",
+    "WEBHOOK_PATH",
     "TelegramChannel",
     "run_polling",
     "secret_matches",
     "serve_webhook",
+    "webhook_app",
     "webhook_route",
     "webhook_running",
     "webhook_secret",

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.yamlfiles import load_model
+from bot.yamlfiles import Strict, load_model
 
 KNOWN_POLICIES = {"RulePolicy"}
 
@@ -20,10 +20,8 @@ class PipelineItem(BaseModel):
     name: str
 
 
-class PolicyItem(BaseModel):
+class PolicyItem(Strict):
     """One policy and its options."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     core_fallback_threshold: float = 0.3
@@ -40,10 +38,8 @@ class PolicyItem(BaseModel):
         return name
 
 
-class BotConfig(BaseModel):
+class BotConfig(Strict):
     """The whole of config.yml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     recipe: str = "default.v1"
     language: str = "en"
