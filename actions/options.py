@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.buttons import button
 from actions.cards import meeting_ways, website_line, with_website_first
 from actions.knowledge_access import knowledge, options_for, phone_line, shuffled
 from bot.knowledge import MutualAidOption
@@ -102,7 +103,7 @@ def covering(audience: str, substance: str | None) -> list[MutualAidOption]:
 
 def option_button(option: MutualAidOption) -> dict[str, str]:
     """A button that opens the option's card."""
-    return {"title": option.short_name, "payload": f'/option_details{{"option": "{option.id}"}}'}
+    return button(option.short_name, "option_details", option=option.id)
 
 
 def topic_lines(topic: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.buttons import button
 from actions.knowledge_access import knowledge, options_for, shuffled
 
 FORMAT_WORDS = {"online": "online", "in_person": "in person", "not_sure": "online or in person"}
@@ -25,7 +26,7 @@ class ActionAskPlanOption(Action):
     ) -> list[dict[str, Any]]:
         """Send the question with option buttons and a way out."""
         buttons = [
-            {"title": o.short_name, "payload": f'/inform{{"option": "{o.id}"}}'}
+            button(o.short_name, "inform", option=o.id)
             for o in shuffled(options_for("self"), tracker.sender_id)
         ]
         buttons.append({"title": "Stop planning", "payload": "/stop"})

@@ -10,6 +10,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.buttons import button
 from actions.cards import meeting_kinds, website_line, with_website_first
 from actions.knowledge_access import knowledge, options_for, phone_line, shuffled
 from bot.knowledge import MutualAidOption
@@ -23,9 +24,7 @@ def named_option(tracker: Tracker) -> MutualAidOption | None:
 
 def option_buttons(intent: str, options: list[MutualAidOption]) -> list[dict[str, str]]:
     """One button per option that asks the same question about that option."""
-    return [
-        {"title": o.short_name, "payload": f'/{intent}{{"option": "{o.id}"}}'} for o in options
-    ]
+    return [button(o.short_name, intent, option=o.id) for o in options]
 
 
 class ActionFindMeeting(Action):

@@ -8,6 +8,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.buttons import button
 from actions.knowledge_access import knowledge, referral, sites
 from bot.referral import LEFT_OUT, NOT_SURE, describe, form_url, shared_values
 
@@ -40,10 +41,7 @@ class ActionReferralStart(Action):
         if site is None:
             dispatcher.utter_message(response="utter_referral_no_site")
             if known:
-                buttons = [
-                    {"title": s.name, "payload": f'/choose_site{{"site_id": "{s.id}"}}'}
-                    for s in known.values()
-                ]
+                buttons = [button(s.name, "choose_site", site_id=s.id) for s in known.values()]
                 dispatcher.utter_message(response="utter_referral_choose_site", buttons=buttons)
             return [SlotSet("site_id", None)]
         # Fresh answers each time; fields this site's form cannot take are never asked.
@@ -73,19 +71,10 @@ class ActionAskReferralInterests(Action):
         buttons = []
         if seen:
             names = ", ".join(options[o].short_name for o in seen)
-            values = ", ".join(f'"{o}"' for o in seen)
-            buttons.append(
-                {"title": names, "payload": f'/inform{{"referral_interests": [{values}]}}'}
-            )
+            buttons.append(button(names, "inform", referral_interests=list(seen)))
         buttons += [
-            {
-                "title": "Not sure yet",
-                "payload": f'/inform{{"referral_interests": ["{NOT_SURE}"]}}',
-            },
-            {
-                "title": "Leave this out",
-                "payload": f'/inform{{"referral_interests": ["{LEFT_OUT}"]}}',
-            },
+            button("Not sure yet", "inform", referral_interests=[NOT_SURE]),
+            button("Leave this out", "inform", referral_interests=[LEFT_OUT]),
             {"title": "Stop", "payload": "/stop"},
         ]
         dispatcher.utter_message(response="utter_ask_referral_interests", buttons=buttons)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from bot.yamlfiles import FieldError, load_model
+from bot.yamlfiles import FieldError, Strict, load_model
 
 BUILTIN_ACTIONS = frozenset(
     {
@@ -22,12 +22,6 @@ BUILTIN_ACTIONS = frozenset(
     }
 )
 BUILTIN_INTENTS = frozenset({"nlu_fallback"})
-
-
-class Strict(BaseModel):
-    """Base for content models: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PayloadButton(Strict):

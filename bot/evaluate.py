@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from sklearn.metrics import precision_recall_fscore_support
+
 from bot.nlu.pipeline import NluPipeline
 from bot.training_data import Example, TrainingData
 
@@ -47,18 +49,17 @@ class Evaluation:
 
     def report(self) -> str:
         """Per-intent precision, recall and F1, then the most common confusions."""
-        predicted: Counter[str] = Counter()
-        for (_, guess), count in self.confusions.items():
-            predicted[guess] += count
+        # scikit-learn's metrics, from the (true, predicted) pairs counted.
+        pairs = [pair for pair, count in self.confusions.items() for _ in range(count)]
+        intents = sorted(self.per_intent)
         rows = [f"{'intent':24} {'precision':>9} {'recall':>7} {'f1':>6} {'n':>4}"]
-        for intent in sorted(self.per_intent):
-            counts = self.per_intent[intent]
-            n = sum(counts.values())
-            hits = counts[intent]
-            precision = hits / predicted[intent] if predicted[intent] else 0.0
-            recall = hits / n if n else 0.0
-            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-            rows.append(f"{intent:24} {precision:9.2f} {recall:7.2f} {f1:6.2f} {n:4d}")
+        if pairs:
+            truth, guesses = zip(*pairs, strict=True)
+            scores = precision_recall_fscore_support(
+                truth, guesses, labels=intents, zero_division=0
+            )
+            for intent, precision, recall, f1, n in zip(intents, *scores, strict=True):
+                rows.append(f"{intent:24} {precision:9.2f} {recall:7.2f} {f1:6.2f} {n:4d}")
         rows.append("")
         rows.append(f"accuracy: {self.accuracy:.3f} ({self.correct}/{self.total} held out)")
         wrong = [(k, v) for k, v in self.confusions.most_common() if k[0] != k[1]]

@@ -12,25 +12,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from bot.yamlfiles import (
     ContentError,
     FieldError,
+    Strict,
     fast_validate,
     line_of,
     load_model,
     read_yaml,
+    require_unique,
     validate_data,
 )
 
 _ID = r"^[a-z][a-z0-9_]*$"
-
-
-class Strict(BaseModel):
-    """Base for knowledge models: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Fact(Strict):
@@ -169,13 +165,7 @@ class SupportLinesFile(Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> SupportLinesFile:
-        seen: set[str] = set()
-        for index, line in enumerate(self.lines):
-            if line.id in seen:
-                raise FieldError(
-                    ("lines", index, "id"), f"support line id '{line.id}' appears twice"
-                )
-            seen.add(line.id)
+        require_unique([line.id for line in self.lines], "lines", "id", "support line id")
         return self
 
 
@@ -304,11 +294,8 @@ class CrisisFile(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> CrisisFile:
         ids = [category.id for category in self.categories]
+        require_unique(ids, "categories", "id", "category")
         for index, category in enumerate(self.categories):
-            if ids.count(category.id) > 1:
-                raise FieldError(
-                    ("categories", index, "id"), f"category '{category.id}' appears twice"
-                )
             for other in category.may_become:
                 if other not in ids:
                     raise FieldError(
@@ -371,11 +358,7 @@ class SitesFile(Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> SitesFile:
-        seen: set[str] = set()
-        for index, site in enumerate(self.sites):
-            if site.id in seen:
-                raise FieldError(("sites", index, "id"), f"site id '{site.id}' appears twice")
-            seen.add(site.id)
+        require_unique([site.id for site in self.sites], "sites", "id", "site id")
         return self
 
 

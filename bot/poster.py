@@ -18,7 +18,7 @@ import segno
 from pydantic import Field, field_validator, model_validator
 
 from bot.knowledge import Site, Strict
-from bot.yamlfiles import FieldError, load_model
+from bot.yamlfiles import FieldError, load_model, require_unique
 
 SITE_KINDS: tuple[str, ...] = typing.get_args(Site.model_fields["kind"].annotation)
 
@@ -73,11 +73,7 @@ class PosterFile(Strict):
 
     @model_validator(mode="after")
     def _one_per_kind(self) -> PosterFile:
-        seen: set[str] = set()
-        for index, wording in enumerate(self.posters):
-            if wording.kind in seen:
-                raise FieldError(("posters", index, "kind"), f"'{wording.kind}' appears twice")
-            seen.add(wording.kind)
+        seen = require_unique([w.kind for w in self.posters], "posters", "kind", "kind")
         missing = [kind for kind in SITE_KINDS if kind not in seen]
         if missing:
             raise FieldError(("posters",), f"no wording for: {', '.join(missing)}")

@@ -12,23 +12,21 @@ its referral form, and which field names were shared with the form. Never who, n
 from __future__ import annotations
 
 import hmac
-import json
-import re
-import secrets
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.clock import iso, parse_iso, utc_now
+from bot.codes import CodeFormat
 from bot.knowledge import Site
 from bot.pseudonym import Pseudonymiser
 from bot.store import TrackerStore
 
 # No 0/O, 1/I/L, or U: nothing that is easy to misread or mistype.
-ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
-CODE_LENGTH = 10
-GROUP = 5
+ENROLMENT_CODES = CodeFormat(length=10, group=5)
+CODE_LENGTH = ENROLMENT_CODES.length
 SIGN_PURPOSE = "staff-invite"
 
 # Per conversation: this many wrong codes within WINDOW locks it for WINDOW, then twice as
@@ -48,36 +46,15 @@ GLOBAL_LOCKOUT = timedelta(minutes=15)
 # Expired invites are deleted this long after they expire.
 KEEP_INVITES = timedelta(days=30)
 
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
-_VALID = re.compile(f"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
-_MAX_INPUT = 64
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    """The same format as bot.store.now(), so stored times compare as strings."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _parse(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
 
 def normalise_code(code: str) -> str | None:
     """The code as stored (upper case, no spaces or dashes), or None if it cannot be one."""
-    if len(code) > _MAX_INPUT:
-        return None
-    cleaned = _SEPARATORS.sub("", code).upper()
-    return cleaned if _VALID.match(cleaned) else None
+    return ENROLMENT_CODES.normalise(code)
 
 
 def format_code(code: str) -> str:
     """A normalised code shown in groups, like ABCDE-FGHJK."""
-    return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
+    return ENROLMENT_CODES.show(code)
 
 
 class WindowCounts(BaseModel):
@@ -112,7 +89,7 @@ class StaffService:
         store: TrackerStore,
         key: bytes,
         sites: list[Site],
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self._signer = Pseudonymiser(key)
@@ -135,22 +112,15 @@ class StaffService:
         if expires <= timedelta(0):
             raise ValueError("an invite must expire in the future")
         now = self._now()
-        with self.store.lock, self.store.db.atomic():
-            invites = self.store.db.table("staff_invites")
-            invites.delete_where("expires_at < ?", [_iso(now - KEEP_INVITES)])
+        tables = self.store.staff
+        with tables.transaction():
+            tables.prune_invites(iso(now - KEEP_INVITES))
             while True:
-                code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+                code = ENROLMENT_CODES.new()
                 code_hash = self._hash(code)
-                if not list(invites.rows_where("code_hash = ?", [code_hash], limit=1)):
+                if not tables.invite_exists(code_hash):
                     break
-            invites.insert(
-                {
-                    "code_hash": code_hash,
-                    "site_id": site_id,
-                    "expires_at": _iso(now + expires),
-                    "used_at": None,
-                }
-            )
+            tables.add_invite(code_hash, site_id, iso(now + expires))
         self.store.record_event("staff_invite", site_id)
         return format_code(code)
 
@@ -159,16 +129,14 @@ class StaffService:
     def enrol(self, conversation_id: str, code: str) -> Site | None:
         """Enrol a conversation with a code; the site, or None (wrong, used, expired, locked)."""
         now = self._now()
-        db = self.store.db
-        with self.store.lock, db.atomic():
-            db.execute("DELETE FROM staff_attempts WHERE at < ?", [_iso(now - KEEP_ATTEMPTS)])
+        tables = self.store.staff
+        with tables.transaction():
+            tables.prune_attempts(iso(now - KEEP_ATTEMPTS))
             if self._locked_until(conversation_id, now) is not None:
                 return None  # refused without looking at the code
             site = self._redeem(conversation_id, code, now)
             if site is None:
-                db.table("staff_attempts").insert(
-                    {"conversation_id": conversation_id, "at": _iso(now)}
-                )
+                tables.add_attempt(conversation_id, iso(now))
                 return None
         self.store.record_event("staff_enrol", site.id)
         return site
@@ -178,32 +146,24 @@ class StaffService:
         if normalised is None:
             return None
         code_hash = self._hash(normalised)
-        db = self.store.db
-        with db.atomic():  # nested: a savepoint inside enrol's transaction
-            rows = list(db.table("staff_invites").rows_where("code_hash = ?", [code_hash]))
-            if not rows or not hmac.compare_digest(rows[0]["code_hash"], code_hash):
+        tables = self.store.staff
+        with tables.transaction():  # nested: a savepoint inside enrol's transaction
+            row = tables.invite(code_hash)
+            if row is None or not hmac.compare_digest(row["code_hash"], code_hash):
                 return None
-            row = rows[0]
             site = self._sites.get(row["site_id"])
-            if row["used_at"] is not None or _parse(row["expires_at"]) <= now or site is None:
+            if row["used_at"] is not None or parse_iso(row["expires_at"]) <= now or site is None:
                 return None
             # Mark used only if still unused, so one code can never enrol twice.
-            cursor = db.execute(
-                "UPDATE staff_invites SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
-                [_iso(now), code_hash],
-            )
-            if cursor.rowcount != 1:
+            if not tables.use_invite(code_hash, iso(now)):
                 return None
-            db.table("staff").upsert(
-                {"conversation_id": conversation_id, "site_id": site.id, "enrolled_at": _iso(now)},
-                pk="conversation_id",
-            )
-            db.table("staff_attempts").delete_where("conversation_id = ?", [conversation_id])
+            tables.enrol(conversation_id, site.id, iso(now))
+            tables.clear_attempts(conversation_id)
         return site
 
     def locked_until(self, conversation_id: str) -> datetime | None:
         """When enrolment opens again for this conversation, or None if it is open now."""
-        with self.store.lock:
+        with self.store.staff.transaction():
             return self._locked_until(conversation_id, self._now())
 
     def _locked_until(self, conversation_id: str, now: datetime) -> datetime | None:
@@ -216,16 +176,13 @@ class StaffService:
 
     def _conversation_lock(self, conversation_id: str, now: datetime) -> datetime | None:
         """The end of this conversation's latest lockout, replaying its wrong attempts."""
-        rows = self.store.db.execute(
-            "SELECT at FROM staff_attempts WHERE conversation_id = ? AND at >= ? ORDER BY at, id",
-            [conversation_id, _iso(now - KEEP_ATTEMPTS)],
-        ).fetchall()
+        rows = self.store.staff.attempt_times(iso(now - KEEP_ATTEMPTS), conversation_id)
         strikes = 0
         lock_end: datetime | None = None
         recent: list[datetime] = []
         previous: datetime | None = None
-        for (text,) in rows:
-            at = _parse(text)
+        for text in rows:
+            at = parse_iso(text)
             quiet_since = max(previous, lock_end) if previous and lock_end else previous
             if quiet_since is not None and at - quiet_since >= MAX_LOCKOUT:
                 strikes, recent = 0, []
@@ -241,13 +198,11 @@ class StaffService:
 
     def _global_lock(self, now: datetime) -> datetime | None:
         """The end of an everyone-lockout that is still running, if any."""
-        since = _iso(now - GLOBAL_WINDOW - GLOBAL_LOCKOUT)
-        rows = self.store.db.execute(
-            "SELECT at FROM staff_attempts WHERE at >= ? ORDER BY at", [since]
-        ).fetchall()
+        since = iso(now - GLOBAL_WINDOW - GLOBAL_LOCKOUT)
+        rows = self.store.staff.attempt_times(since)
         if len(rows) <= GLOBAL_MAX_WRONG:
             return None
-        times = [_parse(text) for (text,) in rows]
+        times = [parse_iso(text) for text in rows]
         lock_end: datetime | None = None
         for index in range(GLOBAL_MAX_WRONG, len(times)):
             if times[index] - times[index - GLOBAL_MAX_WRONG] < GLOBAL_WINDOW:
@@ -258,13 +213,8 @@ class StaffService:
 
     def site_of(self, conversation_id: str) -> Site | None:
         """The site a conversation is enrolled for; None if not enrolled or the site is gone."""
-        with self.store.lock:
-            rows = list(
-                self.store.db.table("staff").rows_where(
-                    "conversation_id = ?", [conversation_id], limit=1
-                )
-            )
-        return self._sites.get(rows[0]["site_id"]) if rows else None
+        site_id = self.store.staff.site_id_of(conversation_id)
+        return self._sites.get(site_id) if site_id else None
 
     def forget(self, conversation_id: str) -> None:
         """Un-enrol a conversation.
@@ -273,37 +223,22 @@ class StaffService:
         chat must not forget its failures, or /forget would reset the lockout and allow
         unlimited guesses. They hold only the pseudonymous conversation id and a time.
         """
-        with self.store.lock, self.store.db.atomic():
-            self.store.db.table("staff").delete_where("conversation_id = ?", [conversation_id])
+        self.store.staff.unenrol(conversation_id)
 
     # Numbers
 
     def stats(self, site_id: str) -> SiteStats:
         """Anonymous counts for a site from the events table."""
         now = self._now()
-        week, month = _iso(now - timedelta(days=7)), _iso(now - timedelta(days=30))
-        with self.store.lock:
-            totals = self.store.db.execute(
-                "SELECT kind, COUNT(*), COALESCE(SUM(at >= ?), 0), COALESCE(SUM(at >= ?), 0)"
-                " FROM events WHERE site_id = ? AND kind IN ('start', 'handoff', 'crisis')"
-                " GROUP BY kind",
-                [week, month, site_id],
-            ).fetchall()
-            shared = self.store.db.execute(
-                "SELECT fields FROM events WHERE site_id = ? AND kind = 'handoff'", [site_id]
-            ).fetchall()
+        week, month = iso(now - timedelta(days=7)), iso(now - timedelta(days=30))
+        totals = self.store.staff.event_counts(site_id, week, month)
         counts = {
             kind: WindowCounts(last_7_days=last7, last_30_days=last30, all_time=total)
             for kind, total, last7, last30 in totals
         }
         fields: Counter[str] = Counter()
-        for (text,) in shared:
-            try:
-                names = json.loads(text or "[]")
-            except ValueError:
-                continue
-            if isinstance(names, list):
-                fields.update({name for name in names if isinstance(name, str)})
+        for names in self.store.staff.handoff_fields(site_id):
+            fields.update(set(names))
         return SiteStats(
             site_id=site_id,
             starts=counts.get("start", WindowCounts()),

@@ -21,15 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from bot.yamlfiles import ContentError, FieldError, load_model
+from bot.yamlfiles import ContentError, FieldError, Strict, load_model
 
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
-
-
-class Strict(BaseModel):
-    """Base for training-data models: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Entity(BaseModel):

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class Strict(BaseModel):
+    """Base for every model of a content or config file: unknown keys are errors, not
+    silently ignored, and loaded content cannot be changed by accident."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -35,6 +43,16 @@ class FieldError(ValueError):
     def __init__(self, loc: tuple[int | str, ...], message: str) -> None:
         super().__init__(message)
         self.loc = tuple(loc)
+
+
+def require_unique(values: list[str], field: str, attribute: str, what: str) -> set[str]:
+    """The values as a set; FieldError at the second of any value that appears twice."""
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise FieldError((field, index, attribute), f"{what} '{value}' appears twice")
+        seen.add(value)
+    return seen
 
 
 class LineDict(dict):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.codes import ALPHABET
 from bot.knowledge import Site
 from bot.staff import (
-    ALPHABET,
     GLOBAL_MAX_WRONG,
     MAX_WRONG,
     SiteStats,
