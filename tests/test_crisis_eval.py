@@ -122,10 +122,10 @@ def test_load_held_out_rejects_unknown_labels(tmp_path):
 
 # The fresh held-out file (written 2026-12-03 by a writer who saw nothing of the project,
 # never studied) is the honest measure. Every crisis message in it must be caught; its false
-# alarms are about 9%, above issue 8's 5%, so that target is a strict expected failure until
+# alarms are about 6%, above issue 8's 5%, so that target is a strict expected failure until
 # it is met, and a guard keeps what is reached (README "Crisis safety net").
 FRESH = PROJECT_DIR / "tests" / "crisis_fresh_heldout.yml"
-FRESH_FALSE_ALARMS_REACHED = 0.10
+FRESH_FALSE_ALARMS_REACHED = 0.075
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_every_fresh_crisis_message_is_caught(fresh):
     assert fresh.recall == 1.0, "missed:\n" + "\n".join(missed)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8 target not met on fresh messages: about 9%")
+@pytest.mark.xfail(strict=True, reason="issue 8 target not met on fresh messages: about 6%")
 def test_fresh_false_alarms_meet_the_5_percent_target(fresh):
     assert fresh.false_alarm_rate <= FALSE_ALARM_TARGET
 

@@ -290,6 +290,37 @@ def test_site_form_must_be_https(tmp_path):
     assert "https://" in error.message
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "words"),
+    [
+        (
+            "https://forms.example.org/riverside",
+            "https://admin:secret@forms.example.org/riverside",
+            "user name or password",
+        ),
+        (
+            "https://forms.example.org/riverside",
+            "https://forms.ex\u0430mple.org/riverside",  # a Cyrillic a
+            "xn--",
+        ),
+        (
+            "https://forms.example.org/riverside",
+            "https://forms.example.org/riverside?entry.123=x",
+            "already in the form's address",
+        ),
+        ("name: Riverside Surgery", "name: " + "R" * 81, "at most 80"),
+        ("contact_phone: 01234 567890", 'contact_phone: "' + "1 " * 21 + '"', "at most 40"),
+    ],
+)
+def test_unsafe_or_oversized_sites_are_refused(tmp_path, before, after, words):
+    text = SITES.replace(before, after, 1)
+    if "\\u" in after:  # the test names a look-alike letter by its escape
+        text = text.replace(after, after.encode().decode("unicode_escape"))
+    error = sites_error(tmp_path, text)
+    assert words in error.message
+    assert "sites." in error.message
+
+
 def test_site_form_must_be_a_web_address(tmp_path):
     text = SITES.replace("https://forms.example.org/riverside", "forms at reception")
     error = sites_error(tmp_path, text)
@@ -331,7 +362,7 @@ def test_sites_must_be_a_list_under_sites(tmp_path):
     [
         ("    counterpart: overdose_other\n", "    counterpart: made_up\n", "not a category"),
         ("  - id: violence\n", "  - id: child_at_risk\n", "appears twice"),
-        ("  threshold: 0.2\n", "  threshold: 1.5\n", "threshold"),
+        ("  threshold: 0.185\n", "  threshold: 1.5\n", "threshold"),
         ("  window_weight: 0.45\n", "  window_weight: 0\n", "window_weight"),
         (
             "    may_become: [suicide_plan, overdose_self, medical_emergency]\n",
