@@ -51,7 +51,8 @@ def build_engine(
     nlu, trained_now = load_or_train(
         config.pipeline_specs(), nlu_path, training, settings.model_cache_dir
     )
-    store = store or TrackerStore(settings.db_path)
+    # A process that answers chats is the only one on its database (bot/store/process_lock.py).
+    store = store or TrackerStore(settings.db_path, exclusive=True)
     key = load_or_create_secret(settings.secret_path)
     sites = load_sites(settings.sites_path)
     links = LinkService.from_settings(settings, store, sites)

@@ -11,6 +11,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
@@ -326,18 +327,55 @@ class Site(Strict):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     kind: Literal["gp_practice", "probation"]
-    name: str = Field(min_length=2)
+    # Capped so that no reply or button naming the site can go over Telegram's limits.
+    name: str = Field(min_length=2, max_length=80)
     referral_form_url: HttpUrl
     prefill: dict[str, str] = {}
-    contact_phone: str | None = None
-    urgent_route: str | None = None
+    contact_phone: str | None = Field(default=None, max_length=40)
+    urgent_route: str | None = Field(default=None, max_length=300)
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, name: str) -> str:
+        if not name.isprintable() or name != name.strip():
+            raise ValueError("the name must be plain text on one line")
+        return name
+
+    @field_validator("referral_form_url", mode="before")
+    @classmethod
+    def _plain_host(cls, url: object) -> object:
+        # Checked on the text as written: pydantic turns a non-ASCII host into punycode,
+        # which would hide a look-alike address (a Cyrillic "а" in "nhs.uk").
+        if isinstance(url, str):
+            host = urlsplit(url.strip()).hostname or ""
+            if not host.isascii():
+                shown = host.encode("idna").decode("ascii") if host else host
+                raise ValueError(
+                    f"the form's host must be plain ASCII (it is {shown!r} as written in "
+                    "punycode); use the address exactly as the practice publishes it"
+                )
+        return url
 
     @field_validator("referral_form_url")
     @classmethod
     def _https(cls, url: HttpUrl) -> HttpUrl:
         if url.scheme != "https":
             raise ValueError("the referral form must be an https:// address")
+        if url.username or url.password:
+            raise ValueError("the referral form's address must not hold a user name or password")
         return url
+
+    @model_validator(mode="after")
+    def _prefill_not_in_query(self) -> Site:
+        already = {name for name, _ in parse_qsl(self.referral_form_url.query or "")}
+        for key, param in self.prefill.items():
+            if param in already:
+                raise FieldError(
+                    ("prefill", key),
+                    f"'{param}' is already in the form's address; a shared answer would "
+                    "clash with it",
+                )
+        return self
 
     @field_validator("prefill")
     @classmethod

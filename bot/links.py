@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 import re
 import secrets
 import struct
@@ -36,6 +37,7 @@ from bot.clock import iso, utc_now
 from bot.codes import ALPHABET, CodeFormat
 from bot.knowledge import Site
 from bot.pseudonym import Pseudonymiser
+from bot.rate_limit import RateLimiter
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -52,7 +54,12 @@ _PAYLOAD_TEXT = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_EXPIRY = timedelta(days=3660)  # about ten years: a poster outlives a print run, not more
 
 # Short codes: no 0/O, 1/I/L (nor U, as in staff codes), so a code off a poster is typed right.
+log = logging.getLogger(__name__)
 SHORT_CODES = CodeFormat(length=8, group=4)
+# Typed short codes: per chat, 5 quick tries then one a minute; across all chats, 60 quick
+# tries then 30 a minute. 30^8 codes make guessing hopeless either way; this keeps it slow.
+CODE_TRIES_PER_MINUTE, CODE_TRIES_BURST = 1, 5
+ALL_CODE_TRIES_PER_MINUTE, ALL_CODE_TRIES_BURST = 30, 60
 CODE_ALPHABET = ALPHABET
 CODE_LENGTH = SHORT_CODES.length
 
@@ -145,6 +152,13 @@ class LinkService:
         self._signer = Pseudonymiser(key)
         self._now = now or utc_now
         self._by_ref = {self._site_ref(site.id): site for site in self.sites}
+        # Typed codes are limited like staff codes: a few quick tries per chat, then one a
+        # minute; and across all chats, so many fake chats cannot sweep the code space.
+        clock = lambda: self._now().timestamp()  # noqa: E731 - the test clock, in seconds
+        self._code_tries = RateLimiter(CODE_TRIES_PER_MINUTE, CODE_TRIES_BURST, clock=clock)
+        self._all_code_tries = RateLimiter(
+            ALL_CODE_TRIES_PER_MINUTE, ALL_CODE_TRIES_BURST, max_keys=1, clock=clock
+        )
 
     @classmethod
     def from_settings(
@@ -277,14 +291,20 @@ class LinkService:
                 return format_code(code)
         raise RuntimeError("could not find a free short code")  # pragma: no cover
 
-    def resolve_code(self, text: str) -> str | None:
+    def resolve_code(self, text: str, conversation_id: str = "") -> str | None:
         """The payload of a typed short code (any case, spaces, dash or not), or None.
 
         An expired code still resolves: ``verify`` then says the link has expired, which is
-        a clearer answer for the person than "unknown code".
+        a clearer answer for the person than "unknown code". Text shaped like a code counts
+        against the chat's and everyone's limits; past them it is not looked up at all.
         """
         code = normalise_code(text)
-        return None if code is None else self.store.links.payload_of_code(code)
+        if code is None:
+            return None
+        if not self._code_tries.allow(conversation_id) or not self._all_code_tries.allow("*"):
+            log.info("short codes: a typed code was not looked up (too many tries)")
+            return None
+        return self.store.links.payload_of_code(code)
 
     def prune_codes(self, older_than: timedelta = timedelta(days=30)) -> int:
         """Delete short codes that expired more than ``older_than`` ago; how many went."""

@@ -39,7 +39,7 @@ MAX_LOCKOUT = timedelta(hours=24)
 # reaches a day after 8 lockouts, so this keeps enough history to stay at the cap.
 KEEP_ATTEMPTS = timedelta(days=14)
 # Across all conversations: more than this many wrong codes within GLOBAL_WINDOW locks
-# enrolment for everyone for GLOBAL_LOCKOUT.
+# enrolment for GLOBAL_LOCKOUT for every chat that has sent a wrong code itself lately.
 GLOBAL_MAX_WRONG = 50
 GLOBAL_WINDOW = timedelta(minutes=15)
 GLOBAL_LOCKOUT = timedelta(minutes=15)
@@ -129,6 +129,10 @@ class StaffService:
     def enrol(self, conversation_id: str, code: str) -> Site | None:
         """Enrol a conversation with a code; the site, or None (wrong, used, expired, locked)."""
         now = self._now()
+        if normalise_code(code) is None:
+            # Not even shaped like a code ("/staff please help me"): not a guess, so it is
+            # neither counted nor refused; the person gets the bot's ordinary answer.
+            return None
         tables = self.store.staff
         with tables.transaction():
             tables.prune_attempts(iso(now - KEEP_ATTEMPTS))
@@ -167,12 +171,18 @@ class StaffService:
             return self._locked_until(conversation_id, self._now())
 
     def _locked_until(self, conversation_id: str, now: datetime) -> datetime | None:
-        ends = [
-            end
-            for end in (self._global_lock(now), self._conversation_lock(conversation_id, now))
-            if end is not None and end > now
-        ]
+        ends = [self._conversation_lock(conversation_id, now)]
+        # A flood of wrong codes slows the guessers, not staff: while it lasts, only chats
+        # that have themselves sent a wrong code lately are held back, so fake senders
+        # cannot lock a real member of staff out (each new sender gets one guess).
+        if self._recent_wrong(conversation_id, now):
+            ends.append(self._global_lock(now))
+        ends = [end for end in ends if end is not None and end > now]
         return max(ends) if ends else None
+
+    def _recent_wrong(self, conversation_id: str, now: datetime) -> bool:
+        since = iso(now - GLOBAL_WINDOW - GLOBAL_LOCKOUT)
+        return bool(self.store.staff.attempt_times(since, conversation_id))
 
     def _conversation_lock(self, conversation_id: str, now: datetime) -> datetime | None:
         """The end of this conversation's latest lockout, replaying its wrong attempts."""

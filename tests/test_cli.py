@@ -241,3 +241,22 @@ def test_a_missing_webhook_secret_file_is_a_clear_error(tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert "cannot read the webhook secret file" in err
     assert "Traceback" not in err
+
+
+def test_chat_exits_non_zero_when_the_database_cannot_be_written(make_engine, monkeypatch, capsys):
+    import io as _io
+
+    from bot.cli import talk
+
+    engine = make_engine()
+    engine.store._conn.execute("PRAGMA query_only = ON")
+    monkeypatch.setattr(talk, "_engine", lambda settings: engine)
+    monkeypatch.setattr(sys, "stdin", _io.StringIO(ONE_LINE))
+    try:
+        code = main(["chat", "--jsonl"])
+    finally:
+        engine.store._conn.execute("PRAGMA query_only = OFF")
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "try again" in captured.out
+    assert "could not be used" in captured.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from bot.engine import BotReply, Engine
@@ -520,3 +521,22 @@ async def test_the_engine_keeps_no_lock_for_an_idle_chat(engine):
     await say(engine, "hello", "idle-1")
     await say(engine, "hello", "idle-2")
     assert len(engine._locks) == 0
+
+
+async def test_a_database_that_cannot_be_written_still_gets_an_answer(engine, caplog):
+    await engine.handle("test", "full", "hello")
+    # As with a full disk or a read-only file: every write fails.
+    engine.store._conn.execute("PRAGMA query_only = ON")
+    caplog.set_level(logging.ERROR)
+    try:
+        replies = await engine.handle("test", "full", "what groups are there")
+        assert "try again" in replies[0].text
+        assert "999" in replies[0].text
+        crisis = await engine.handle("test", "full", "i have taken all my pills tonight")
+        assert "999" in crisis[0].text.split("\n")[0]
+    finally:
+        engine.store._conn.execute("PRAGMA query_only = OFF")
+    assert engine.storage_failures == 2
+    assert str(engine.settings.db_path) in caplog.text
+    assert "readonly" in caplog.text
+    assert "pills" not in caplog.text

@@ -252,3 +252,15 @@ async def test_forget_with_invisible_or_look_alike_characters_still_erases(engin
     _, output = await run_lines(engine, [line("erasable", typed)])
     assert engine.store.load(conversation) is None, typed
     assert "deleted" in all_text(output[0]).lower() or "forgot" in all_text(output[0]).lower()
+
+
+async def test_senders_that_differ_only_in_bad_bytes_never_merge(engine):
+    # As the CLI reads stdin: bytes that are not UTF-8 become surrogate escapes.
+    raw = [b'{"sender": "a\xff", "message": "hi"}', b'{"sender": "a\xfe", "message": "hi"}']
+    lines = [chunk.decode("utf-8", errors="surrogateescape") for chunk in raw]
+    assert lines[0] != lines[1]
+    before = engine.store.count()
+    _, outputs = await run_lines(engine, lines)
+    for output in outputs:
+        assert output[0]["error"].startswith("sender:")
+    assert engine.store.count() == before

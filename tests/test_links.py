@@ -278,8 +278,8 @@ def test_typed_variants_of_a_short_code_resolve(links: LinkService):
         " ".join(bare),
         f"{bare[:2]}-{bare[2:6]}-{bare[6:]}",
     ]
-    for typed in variants:
-        assert links.resolve_code(typed) == payload, typed
+    for number, typed in enumerate(variants):
+        assert links.resolve_code(typed, f"chat-{number}") == payload, typed
 
 
 @pytest.mark.parametrize(
@@ -379,3 +379,31 @@ def test_site_prefill_keys_must_be_shareable_fields():
         Site.model_validate(base | {"prefill": {"name": "entry.3"}})
     with pytest.raises(ValueError, match="query parameter"):
         Site.model_validate(base | {"prefill": {"best_time": "a b&c"}})
+
+
+def test_typed_codes_are_limited_per_chat(links: LinkService, clock: Clock):
+    payload = links.make_payload("riverside", timedelta(days=30))
+    code = links.short_code(payload, "riverside", links.verify(payload).expires_at)
+    for guess in ("ABCD-EFGH", "BCDE-FGHJ", "CDEF-GHJK", "DEFG-HJKM"):
+        assert links.resolve_code(guess, "guesser") is None
+    assert links.resolve_code(code, "guesser") == payload  # the fifth quick try
+    assert links.resolve_code(code, "guesser") is None  # past the limit: not looked up
+    assert links.resolve_code(code, "someone else") == payload
+    clock.now += timedelta(minutes=1)
+    assert links.resolve_code(code, "guesser") == payload
+
+
+def test_text_that_is_not_code_shaped_uses_no_tries(links: LinkService):
+    payload = links.make_payload("riverside", timedelta(days=30))
+    code = links.short_code(payload, "riverside", links.verify(payload).expires_at)
+    for _ in range(50):
+        assert links.resolve_code("what groups are there near me", "chatty") is None
+    assert links.resolve_code(code, "chatty") == payload
+
+
+def test_typed_codes_are_limited_across_all_chats(links: LinkService):
+    payload = links.make_payload("riverside", timedelta(days=30))
+    code = links.short_code(payload, "riverside", links.verify(payload).expires_at)
+    for number in range(60):
+        links.resolve_code("ABCD-EFGH", f"fake-{number}")
+    assert links.resolve_code(code, "real person") is None

@@ -179,10 +179,10 @@ def test_case_spaces_and_dashes_do_not_matter(service, variant):
 
 
 @pytest.mark.parametrize("junk", ["", "hello", "ABCDE-FGHJK-MNPQR", "ABCDE-FGHJ0", "x" * 500])
-def test_malformed_codes_are_wrong_attempts(service, store, junk):
+def test_malformed_codes_are_refused_and_not_counted(service, store, junk):
     service.invite("riverside")
     assert service.enrol("conv1", junk) is None
-    assert store.db.table("staff_attempts").count == 1
+    assert store.db.table("staff_attempts").count == 0
 
 
 def test_wrong_codes_lock_out_even_the_right_code(service, store, clock):
@@ -257,21 +257,34 @@ def test_enrolling_clears_wrong_attempts(service, store):
     assert store.db.table("staff_attempts").count == 0
 
 
-def test_many_fake_chats_lock_enrolment_for_everyone(service, clock):
+def test_many_fake_chats_hold_back_guessers_but_not_staff(service, clock):
     code = service.invite("riverside")
     for number in range(GLOBAL_MAX_WRONG):
         assert service.enrol(f"fake{number}", wrong_code(code)) is None
         clock.move(seconds=10)
     # Exactly the limit is allowed; the next wrong code goes over it.
-    assert service.locked_until("staff") is None
-    assert service.enrol("fake-last", wrong_code(code)) is None
+    assert service.locked_until("guesser") is None
+    assert service.enrol("guesser", wrong_code(code)) is None
     locked_at = clock.moment
-    assert service.locked_until("staff") == locked_at + timedelta(minutes=15)
-    assert service.enrol("staff", code) is None
-    clock.moment = locked_at + timedelta(minutes=14)
-    assert service.enrol("staff", code) is None
-    clock.moment = locked_at + timedelta(minutes=15)
+    # Every chat that has guessed wrong is held back for 15 minutes...
+    assert service.locked_until("guesser") == locked_at + timedelta(minutes=15)
+    assert service.locked_until("fake1") == locked_at + timedelta(minutes=15)
+    assert service.enrol("guesser", code) is None
+    # ...but a member of staff who has not is never locked out by strangers.
+    assert service.locked_until("staff") is None
     assert service.enrol("staff", code) == RIVERSIDE
+    # A new sender gets one guess, then waits like the others.
+    assert service.enrol("newcomer", wrong_code(code)) is None
+    assert service.locked_until("newcomer") == locked_at + timedelta(minutes=15)
+    clock.moment = locked_at + timedelta(minutes=15)
+    assert service.locked_until("guesser") is None
+
+
+def test_text_that_cannot_be_a_code_is_not_counted_as_a_guess(service, store):
+    for words in ("please help me", "hello there", "what is this", "1234", "x" * 30):
+        assert service.enrol("conv1", words) is None
+    assert store.db.table("staff_attempts").count == 0
+    assert service.locked_until("conv1") is None
 
 
 def test_wrong_codes_spread_out_do_not_lock_everyone(service, clock):

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.channels.telegram import CHANNEL, TelegramChannel, secret_matches, webhook_secret
+from bot.engine import BotReply
 from tests.helpers import say, staff_of
 
 TOKEN = "123456:TEST-token"
@@ -62,6 +63,13 @@ class RecordingRequest(BaseRequest):
             result = BOT_USER
         elif endpoint in ("sendMessage", "sendPhoto"):
             chat_id = int(params["chat_id"])
+            if len(str(params.get("text", ""))) > 4096:
+                body = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message is too long",
+                }
+                return 400, json.dumps(body).encode()
             if chat_id in self.blocked:
                 body = {
                     "ok": False,
@@ -381,3 +389,13 @@ async def test_daily_housekeeping_erases_idle_conversations(engine):
         )
     await TelegramChannel(engine).daily_housekeeping()
     assert engine.store.load(gone) is None
+
+
+async def test_a_reply_telegram_refuses_gets_a_short_fallback(wired):
+    app, record, channel = wired
+    await channel.send(app, 42, [BotReply(text="x" * 5000), BotReply(text="after")])
+    texts = [p["text"] for p in record.sent()]  # every call, the refused one included
+    assert len(texts) == 3
+    assert "Sorry" in texts[1]
+    assert "999" in texts[1]
+    assert texts[2] == "after"

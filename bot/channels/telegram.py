@@ -220,23 +220,34 @@ class TelegramChannel:
         conversation_id = self.engine.conversation_id(CHANNEL, str(chat_id))
         try:
             for reply in replies:
-                markup = self.keyboard(reply, conversation_id)
-                if reply.image:
-                    image = reply.image
-                    await self._retry(
-                        lambda image=image, reply=reply, markup=markup: app.bot.send_photo(
-                            chat_id, image, caption=reply.text[:1024], reply_markup=markup
-                        )
-                    )
-                elif reply.text:
-                    await self._retry(
-                        lambda reply=reply, markup=markup: app.bot.send_message(
-                            chat_id, reply.text, reply_markup=markup
-                        )
-                    )
+                try:
+                    await self._send_one(app, chat_id, reply, conversation_id)
+                except BadRequest as error:
+                    # Telegram refused this one (too long, a bad button): the person still
+                    # gets a short answer with the help numbers, and the rest goes on.
+                    log.error("a reply was refused by Telegram (%s); sent a fallback", error)
+                    fallback = self.engine.respond(CHANNEL, str(chat_id), "utter_error")
+                    for text in (r.text for r in fallback if r.text):
+                        await self._retry(lambda text=text: app.bot.send_message(chat_id, text))
         except Forbidden:
             log.info("a chat blocked the bot; treating it as an opt-out")
             self.engine.forget(CHANNEL, str(chat_id))
+
+    async def _send_one(
+        self, app: Application, chat_id: int, reply: BotReply, conversation_id: str
+    ) -> None:
+        markup = self.keyboard(reply, conversation_id)
+        if reply.image:
+            image = reply.image
+            await self._retry(
+                lambda: app.bot.send_photo(
+                    chat_id, image, caption=reply.text[:1024], reply_markup=markup
+                )
+            )
+        elif reply.text:
+            await self._retry(
+                lambda: app.bot.send_message(chat_id, reply.text, reply_markup=markup)
+            )
 
     # ----- handlers --------------------------------------------------------------------
 

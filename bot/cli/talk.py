@@ -25,9 +25,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.jsonl:
         from bot.channels.jsonl import run_jsonl
 
-        # The JSONL contract is UTF-8 whatever the locale; bytes that are not UTF-8 become
-        # U+FFFD, so such a line gets an error reply instead of ending the stream.
-        for stream, errors in ((sys.stdin, "replace"), (sys.stdout, "strict")):
+        # The JSONL contract is UTF-8 whatever the locale. Bytes that are not UTF-8 are kept
+        # apart (surrogate escapes, never one shared U+FFFD), so two senders that differ only
+        # in such bytes never merge: such a line gets an error reply and the stream goes on.
+        for stream, errors in ((sys.stdin, "surrogateescape"), (sys.stdout, "strict")):
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(encoding="utf-8", errors=errors)
         asyncio.run(run_jsonl(engine, sys.stdin, sys.stdout))
@@ -35,6 +36,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
         from bot.channels.terminal import run_terminal
 
         asyncio.run(run_terminal(engine, sys.stdout))
+    if engine.storage_failures:
+        print(
+            f"error: the database at {settings.db_path} could not be used for "
+            f"{engine.storage_failures} message(s); they were answered but not saved "
+            "(see the log above for the cause)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

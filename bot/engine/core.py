@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,8 @@ class Engine:
         # Called after each turn with the conversation id, the intent and the actions run
         # (names only, never text): for metrics, debugging and the conversation tests.
         self.turn_listeners: list[Callable[[str, str, list[str]], None]] = []
+        # Turns answered without the database (it failed): the CLI exits non-zero if any.
+        self.storage_failures = 0
         self.housekeeping()
         self.start_seconds = time.perf_counter() - started
 
@@ -129,7 +132,34 @@ class Engine:
         """Answer one message from one chat."""
         conversation_id = self.conversation_id(channel, chat_id)
         async with self._locks.hold(conversation_id):
-            return await self._handle(conversation_id, channel, text)
+            try:
+                return await self._handle(conversation_id, channel, text)
+            except sqlite3.Error as error:
+                return self._without_store(conversation_id, channel, text, error)
+
+    def _without_store(
+        self, conversation_id: str, channel: str, raw: str, error: sqlite3.Error
+    ) -> list[BotReply]:
+        """The database failed (disk full, read-only, locked): still answer, crisis first."""
+        self.storage_failures += 1
+        # The cause and the path, for whoever runs the bot; SQLite's message never holds
+        # what a person typed.
+        log.error(
+            "the database at %s cannot be used (%s: %s); answered without it",
+            self.settings.db_path,
+            type(error).__name__,
+            error,
+        )
+        text = clean_text(raw if isinstance(raw, str) else "")
+        crisis = self.safety.check(text) if text else None
+        if crisis is not None:
+            response = next(
+                c.response for c in self.knowledge.crisis.categories if c.id == crisis.category
+            )
+            replies = self._standalone(response, channel, conversation_id)
+            if replies:
+                return replies
+        return self._standalone("utter_store_unavailable", channel, conversation_id)
 
     def forget(self, channel: str, chat_id: str) -> bool:
         """Erase everything stored about a chat."""

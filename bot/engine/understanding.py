@@ -26,8 +26,8 @@ _UNKNOWN_COMMAND = re.compile(r"^/[A-Za-z]\w*(?:@\w+)?(?:\s|$)")
 class StartLinks(Protocol):
     """Start links and short codes (bot/links.py), as the engine uses them."""
 
-    def resolve_code(self, text: str) -> str | None:
-        """The payload behind a typed short code, or None."""
+    def resolve_code(self, text: str, conversation_id: str = "") -> str | None:
+        """The payload behind a typed short code, or None (limited per chat)."""
         ...
 
     def open(self, payload: str) -> tuple[str, Site | None]:
@@ -60,7 +60,7 @@ class Understanding:
         """Intent and entities: /start, an offered payload, a crisis, or NLU."""
         is_start, start_arg = parse_start(text)
         if not is_start:
-            coded = self.links.resolve_code(text)
+            coded = self.links.resolve_code(text, state.id)
             if coded is not None:  # a code from a poster, typed because the link lost it
                 is_start, start_arg = True, coded
         if is_start and START_INTENT in self.known_intents:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlite_utils import Database
 
 from bot.clock import now_iso
+from bot.store import process_lock
 from bot.store.schema import migrations
 from bot.store.tables import CallbackTable, FollowupTable, LinkTables, StaffTables
 
@@ -76,8 +77,13 @@ class ConversationState(BaseModel):
 class TrackerStore:
     """Load and save conversation states; erase them on request."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, exclusive: bool = False) -> None:
+        """Open (or create) the database; ``exclusive`` for a process that answers chats,
+        which must be the only one on this file (bot/store/process_lock.py)."""
         private_folder(path.parent)
+        if exclusive:
+            process_lock.hold(path)
+        self.exclusive = exclusive
         if not path.exists():
             # Owner-only from the start; SQLite gives its -wal and -shm files the same mode.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -101,9 +107,12 @@ class TrackerStore:
             self._conn.execute("PRAGMA secure_delete=ON")
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection (and give back the process lock)."""
         with self._lock:
             self._conn.close()
+        if self.exclusive:
+            process_lock.release(self.path)
+            self.exclusive = False
 
     def load(self, conversation_id: str) -> ConversationState | None:
         """The saved state of a conversation, or None if it is new."""
