@@ -1,8 +1,9 @@
 """QR codes (PNG, SVG) and a printable A4 poster (SVG, PDF) for a site's chat link.
 
 The poster's words come from knowledge/poster.yml, one wording per kind of site. The PDF is
-written here by hand (one page, the standard Helvetica fonts, the QR code as filled squares
-from segno's matrix), so no PDF library is needed.
+made with fpdf2 in DejaVu Sans (embedded, so any character prints as itself and lines are
+broken by the font's real widths); the QR code is drawn as filled squares from segno's
+matrix. The SVG names Helvetica and Arial and is laid out with Helvetica's widths.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+import matplotlib
 import segno
+from fpdf import FPDF
 from pydantic import Field, field_validator, model_validator
 
 from bot.knowledge import Site, Strict
@@ -154,13 +157,18 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
     return units * size / 1000 * (_BOLD_FACTOR if bold else 1.0)
 
 
-def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
+Measure = typing.Callable[[str, float, bool], float]
+
+
+def wrap(
+    text: str, size: float, width: float, bold: bool = False, measure: Measure = text_width
+) -> list[str]:
     """Break text into lines no wider than ``width`` (a too-long word gets its own line)."""
     lines: list[str] = []
     current = ""
     for word in text.split():
         candidate = f"{current} {word}".strip()
-        if current and text_width(candidate, size, bold) > width:
+        if current and measure(candidate, size, bold) > width:
             lines.append(current)
             current = word
         else:
@@ -191,7 +199,7 @@ class Poster:
     chat: str  # the bot's address for people who cannot scan, e.g. t.me/MutualAidBot
     site_name: str
 
-    def layout(self) -> tuple[list[TextLine], float]:
+    def layout(self, measure: Measure = text_width) -> tuple[list[TextLine], float]:
         """The lines of text and the top of the QR code (mm), top to bottom."""
         width = PAGE_W - 2 * MARGIN
         lines: list[TextLine] = []
@@ -199,7 +207,7 @@ class Poster:
 
         def block(text: str, size: float, bold: bool = False, grey: float = 0.0) -> None:
             nonlocal y
-            for line in wrap(text, size, width, bold):
+            for line in wrap(text, size, width, bold, measure):
                 lines.append(TextLine(line, y + size * 0.8, size, bold, grey))
                 y += size * 1.3
 
@@ -255,47 +263,35 @@ class Poster:
 
     def pdf(self) -> bytes:
         """The poster as a one-page A4 PDF."""
-        lines, qr_top = self.layout()
-        page_w, page_h = PAGE_W * PT_PER_MM, PAGE_H * PT_PER_MM
-        ops: list[str] = []
+        pdf = FPDF(orientation="P", unit="mm", format="A4")
+        pdf.set_auto_page_break(auto=False)
+        pdf.set_margins(0, 0, 0)
+        pdf.add_page()
+        regular, bold = _dejavu()
+        pdf.add_font("DejaVu", "", str(regular))
+        pdf.add_font("DejaVu", "B", str(bold))
+
+        def measure(text: str, size: float, is_bold: bool) -> float:
+            pdf.set_font("DejaVu", "B" if is_bold else "", size * PT_PER_MM)
+            return pdf.get_string_width(text)
+
+        lines, qr_top = self.layout(measure)
         for line in lines:
-            size = line.size * PT_PER_MM
-            x = (page_w - text_width(line.text, size, line.bold)) / 2
-            y = page_h - line.y * PT_PER_MM
-            font = "/F2" if line.bold else "/F1"
-            ops.append(
-                f"{line.grey:.2f} g BT {font} {size:.2f} Tf {x:.2f} {y:.2f} Td "
-                f"({_pdf_text(line.text)}) Tj ET"
-            )
+            level = round(line.grey * 255)
+            pdf.set_text_color(level, level, level)
+            width = measure(line.text, line.size, line.bold)
+            pdf.text(x=(PAGE_W - width) / 2, y=line.y, text=line.text)
         matrix = qr_matrix(self.url)
-        module = QR_SIZE / len(matrix) * PT_PER_MM
-        x0 = (PAGE_W - QR_SIZE) / 2 * PT_PER_MM
-        top = page_h - qr_top * PT_PER_MM
-        ops.append("0 g")
+        module = QR_SIZE / len(matrix)
+        x0 = (PAGE_W - QR_SIZE) / 2
+        pdf.set_fill_color(0, 0, 0)
         for row, cells in enumerate(matrix):
-            y = top - (row + 1) * module
             for col, length in _runs(cells):
-                ops.append(
-                    f"{x0 + col * module:.3f} {y:.3f} {length * module:.3f} {module:.3f} re"
-                )
-        ops.append("f")
-        content = "\n".join(ops).encode("cp1252", errors="replace")
-        title = _pdf_text(f"{self.words.heading} - {self.site_name}")
-        created = datetime.now(UTC).strftime("D:%Y%m%d%H%M%SZ")
-        objects = [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_w:.2f} {page_h:.2f}] "
-            "/Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 6 0 R >>".encode(),
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold "
-            b"/Encoding /WinAnsiEncoding >>",
-            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-            f"<< /Title ({title}) /Producer (mutual-aid-bot) /CreationDate ({created}) >>".encode(
-                "cp1252", errors="replace"
-            ),
-        ]
-        return build_pdf(objects, root=1, info=7)
+                pdf.rect(x0 + col * module, qr_top + row * module, length * module, module, "F")
+        pdf.set_title(f"{self.words.heading} - {self.site_name}")
+        pdf.set_producer("mutual-aid-bot")
+        pdf.set_creation_date(datetime.now(UTC))
+        return bytes(pdf.output())
 
     def write(self, path: Path) -> None:
         """Write the poster as SVG or PDF, chosen by the file's suffix."""
@@ -308,26 +304,7 @@ class Poster:
             raise ValueError(f"{path}: a poster file must end in .svg or .pdf")
 
 
-def _pdf_text(text: str) -> str:
-    """Text for a PDF literal string: backslash, brackets and line breaks escaped."""
-    text = " ".join(text.split())
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def build_pdf(objects: list[bytes], root: int, info: int | None = None) -> bytes:
-    """A PDF file of numbered objects (1, 2, ...) with its cross-reference table."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets: list[int] = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref_at = len(out)
-    out += b"xref\n0 %d\n" % (len(objects) + 1)
-    out += b"0000000000 65535 f \n"
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    trailer = b"<< /Size %d /Root %d 0 R" % (len(objects) + 1, root)
-    if info:
-        trailer += b" /Info %d 0 R" % info
-    out += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref_at
-    return bytes(out)
+def _dejavu() -> tuple[Path, Path]:
+    """DejaVu Sans, regular and bold, from matplotlib's own fonts (a dependency already)."""
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"

@@ -32,8 +32,6 @@ from __future__ import annotations
 import copy
 import email.parser
 import email.policy
-import html
-import html.parser
 import itertools
 import json
 import re
@@ -202,91 +200,6 @@ def _png_size(data: bytes) -> tuple[int, int]:
         width, height = struct.unpack(">II", data[16:24])
         return width, height
     return 320, 320
-
-
-class _HtmlText(html.parser.HTMLParser):
-    """Telegram's HTML parse mode: the plain text and its entities, or a parse error."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text = ""
-        self.entities: list[dict[str, Any]] = []
-        self.stack: list[tuple[str, int, dict[str, str | None]]] = []
-        self.error: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in HTML_TAGS and tag != "br":
-            self.error = self.error or f'Unsupported start tag "{tag}"'
-            return
-        if tag == "br":
-            self.error = self.error or 'Unsupported start tag "br"'
-            return
-        self.stack.append((tag, _utf16_len(self.text), dict(attrs)))
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1][0] != tag:
-            self.error = self.error or f'Unmatched end tag "{tag}"'
-            return
-        _, start, attrs = self.stack.pop()
-        length = _utf16_len(self.text) - start
-        if length == 0:
-            return
-        entity: dict[str, Any] = {"type": HTML_TAGS[tag], "offset": start, "length": length}
-        if tag == "a":
-            entity["url"] = attrs.get("href") or ""
-        if tag == "pre" and attrs.get("language"):
-            entity["language"] = attrs["language"]
-        self.entities.append(entity)
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
-
-
-def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
-    # A bare "<" or "&" that is not a tag or an entity is an error in Telegram's parser.
-    for match in re.finditer(r"&[^;\s]*;?", text):
-        if not re.fullmatch(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);", match.group()):
-            raise _bad(
-                "can't parse entities: Unsupported entity or unescaped '&' at byte offset "
-                f"{len(text[: match.start()].encode())}"
-            )
-    parser = _HtmlText()
-    parser.feed(text)
-    parser.close()
-    if parser.error is None and parser.stack:
-        parser.error = f'Can\'t find end tag corresponding to start tag "{parser.stack[-1][0]}"'
-    if parser.error:
-        raise _bad(f"can't parse entities: {parser.error}")
-    entities = sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
-    return parser.text, entities
-
-
-def _parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """Check reserved characters the way Telegram does and strip the markup (no entities)."""
-    out: list[str] = []
-    i = 0
-    in_code = False
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if char == "`":
-            in_code = not in_code
-        elif in_code:
-            out.append(char)
-        elif char in "*_~|[]()`":
-            pass  # formatting marks (a full entity parser is beyond this fake)
-        elif char in MARKDOWN_V2_RESERVED:
-            raise _bad(
-                f"can't parse entities: Character '{char}' is reserved and must be escaped "
-                "with the preceding '\\'"
-            )
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out), []
 
 
 def _command_entities(text: str) -> list[dict[str, Any]]:
@@ -919,35 +832,15 @@ class FakeBotApi:
                 self._state.updates.clear()
         return True
 
-    def _m_getwebhookinfo(self, params: dict, uploads: dict) -> dict[str, Any]:
-        with self._cond:
-            info: dict[str, Any] = {
-                "url": self._state.webhook.get("url", ""),
-                "has_custom_certificate": False,
-                "pending_update_count": len(self._state.updates),
-            }
-            if self._state.webhook.get("url"):
-                info["max_connections"] = self._state.webhook.get("max_connections", 40)
-                if self._state.webhook.get("allowed_updates") is not None:
-                    info["allowed_updates"] = self._state.webhook["allowed_updates"]
-                if self._state.webhook.get("ip_address"):
-                    info["ip_address"] = self._state.webhook["ip_address"]
-            return info
-
     def _text_and_entities(
         self, text: Any, parse_mode: Any, limit: int, empty: str, long: str
     ) -> tuple[str, list[dict[str, Any]]]:
         if not isinstance(text, str) or not text.strip():
             raise _bad(empty)
-        mode = (parse_mode or "").lower()
-        if mode == "html":
-            plain, entities = _parse_html(text)
-        elif mode == "markdownv2":
-            plain, entities = _parse_markdown_v2(text)
-        elif mode in ("", "markdown"):
-            plain, entities = text, []
-        else:
-            raise _bad(f"unsupported parse_mode {parse_mode}")
+        # The bot sends plain text only; anything else is a change this fake should catch.
+        if parse_mode:
+            raise _bad(f"this fake takes plain text only, not parse_mode {parse_mode}")
+        plain, entities = text, []
         if not plain.strip():
             raise _bad(empty)
         if len(plain) > limit:
@@ -1083,40 +976,6 @@ class FakeBotApi:
             message["edit_date"] = int(time.time())
             return copy.deepcopy(message)
 
-    def _m_editmessagetext(self, params: dict, uploads: dict) -> dict[str, Any]:
-        with self._cond:
-            message = self._editable(params)
-            if "text" not in message:
-                raise _bad("there is no text in the message to edit")
-            text, entities = self._text_and_entities(
-                params.get("text"),
-                params.get("parse_mode"),
-                MAX_TEXT,
-                "message text is empty",
-                "MESSAGE_TOO_LONG",
-            )
-            markup = self._markup(params)
-            if (
-                text == message["text"]
-                and entities == message.get("entities", [])
-                and markup == message.get("reply_markup")
-            ):
-                raise _bad(
-                    "message is not modified: specified new message content and reply markup "
-                    "are exactly the same as a current content and reply markup of the message"
-                )
-            message["text"] = text
-            message.pop("entities", None)
-            if entities:
-                message["entities"] = entities
-            # Like Telegram: an edit without reply_markup removes the inline keyboard.
-            if markup:
-                message["reply_markup"] = markup
-            else:
-                message.pop("reply_markup", None)
-            message["edit_date"] = int(time.time())
-            return copy.deepcopy(message)
-
     def _m_answercallbackquery(self, params: dict, uploads: dict) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         text = params.get("text")
@@ -1145,19 +1004,6 @@ class FakeBotApi:
             self._state.commands[key] = commands
         return True
 
-    def _m_getmycommands(self, params: dict, uploads: dict) -> list:
-        scope = params.get("scope") or {"type": "default"}
-        key = (json.dumps(scope, sort_keys=True), params.get("language_code") or "")
-        with self._cond:
-            return copy.deepcopy(self._state.commands.get(key, []))
-
-    def _m_deletemycommands(self, params: dict, uploads: dict) -> bool:
-        scope = params.get("scope") or {"type": "default"}
-        key = (json.dumps(scope, sort_keys=True), params.get("language_code") or "")
-        with self._cond:
-            self._state.commands.pop(key, None)
-        return True
-
     def _m_leavechat(self, params: dict, uploads: dict) -> bool:
         with self._cond:
             chat_id = params.get("chat_id")
@@ -1167,35 +1013,6 @@ class FakeBotApi:
             if chat["type"] == "private":
                 raise _bad("chat member status can't be changed in private chats")
         return True
-
-    def _m_sendchataction(self, params: dict, uploads: dict) -> bool:
-        with self._cond:
-            self._known_chat(params)
-        if params.get("action") not in CHAT_ACTIONS:
-            raise _bad("wrong parameter action in request")
-        return True
-
-    def _m_getfile(self, params: dict, uploads: dict) -> dict[str, Any]:
-        file_id = str(params.get("file_id") or "")
-        with self._cond:
-            data = self._state.files.get(file_id)
-        if data is None:
-            raise _bad("invalid file_id")
-        return {
-            "file_id": file_id,
-            "file_unique_id": "AQAD" + file_id[-6:],
-            "file_size": len(data),
-            "file_path": f"files/{file_id}",
-        }
-
-    def _file_download(self, token: str, path: str) -> tuple:
-        if token != self.token:
-            return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-        with self._cond:
-            data = self._state.files.get(path.removeprefix("files/"))
-        if data is None:
-            return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-        return 200, data, "application/octet-stream"
 
 
 _METHODS: dict[str, Callable[[FakeBotApi, dict, dict], Any]] = {
@@ -1307,11 +1124,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path = urllib.parse.unquote(url.path)  # clients may send the token's ":" as %3A
-        file_match = re.fullmatch(r"/file/bot([^/]+)/(.+)", path)
         match = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", path)
-        if file_match:
-            response = self.fake._file_download(*file_match.groups())
-        elif not match:
+        if not match:
             response = _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
         else:
             token, method = match.groups()

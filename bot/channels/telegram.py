@@ -25,7 +25,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -177,22 +177,24 @@ class TelegramChannel:
     # ----- sending ---------------------------------------------------------------------
 
     async def _retry(self, call: Callable[[], Awaitable[T]]) -> T | None:
-        """Send with backoff on network errors and 429s, so no reply is lost."""
+        """Send, retrying with backoff on network errors and time-outs, so no reply is lost.
+
+        This is the only retry layer for those; 429s are PTB's AIORateLimiter's to retry
+        (it waits the time Telegram asks), and refusals (BadRequest, Forbidden) are never
+        retried: the caller decides what they mean.
+        """
         delay = 1.0
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 return await call()
-            except RetryAfter as error:
-                wait = error.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                await asyncio.sleep(seconds)
-            except (TimedOut, NetworkError) as error:
-                if isinstance(error, BadRequest | Forbidden) or attempt == SEND_ATTEMPTS:
+            except BadRequest:
+                raise
+            except (TimedOut, NetworkError):
+                if attempt == SEND_ATTEMPTS:
                     raise
                 await asyncio.sleep(delay)
                 delay *= 2
-        log.error("a message could not be sent after %d attempts (rate limited)", SEND_ATTEMPTS)
-        return None
+        return None  # pragma: no cover - the loop returns or raises
 
     def _callback_id(self, conversation_id: str, payload: str) -> str:
         digest = hashlib.sha256(f"{conversation_id}\x1f{payload}".encode()).hexdigest()[:16]
