@@ -100,6 +100,7 @@ async def test_send_message_with_inline_keyboard_round_trips(api: FakeBotApi, bo
 
 
 async def test_only_plain_text_is_taken(api: FakeBotApi, bot: Bot) -> None:
+    api.user_sends_text(CHAT, "hi")
     with pytest.raises(BadRequest, match="plain text only"):
         await bot.send_message(CHAT, "Call <b>999</b>", parse_mode="HTML")
 
