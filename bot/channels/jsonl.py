@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.channels import explain
 from bot.engine import Engine
 
 CHANNEL = "jsonl"
@@ -46,14 +47,6 @@ def _error(recipient: Any, message: str) -> list[dict[str, Any]]:
     return [{"recipient_id": recipient_id, "error": message}]
 
 
-def _explain(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"]) or "line"
-        parts.append(f"{field}: {error['msg']}")
-    return "; ".join(parts)
-
-
 async def answer_line(engine: Engine, line: str) -> list[dict[str, Any]]:
     """The output array for one input line."""
     try:
@@ -69,7 +62,7 @@ async def answer_line(engine: Engine, line: str) -> list[dict[str, Any]]:
     try:
         incoming = IncomingLine.model_validate(data)
     except ValidationError as exc:
-        return _error(data.get("sender"), _explain(exc))
+        return _error(data.get("sender"), explain(exc, "line"))
     try:
         replies = await engine.handle(CHANNEL, incoming.sender, incoming.message)
     except Exception as exc:  # one bad turn must not end the stream for everyone else

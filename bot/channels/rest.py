@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.channels import explain
 from bot.engine import Engine
 
 CHANNEL = "rest"
@@ -49,14 +50,6 @@ class RestRequest(BaseModel):
         return value
 
 
-def _explain(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"]) or "body"
-        parts.append(f"{field}: {error['msg']}")
-    return "; ".join(parts)
-
-
 def parse_request(body: bytes) -> RestRequest:
     """The request, or RestRequestError saying what is wrong with it."""
     try:
@@ -74,7 +67,7 @@ def parse_request(body: bytes) -> RestRequest:
     try:
         request = RestRequest.model_validate(data)
     except ValidationError as exc:
-        raise RestRequestError(400, _explain(exc)) from None
+        raise RestRequestError(400, explain(exc)) from None
     if len(request.message) > MAX_MESSAGE:
         raise RestRequestError(413, f"the message is longer than {MAX_MESSAGE:,} characters")
     try:
