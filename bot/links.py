@@ -79,6 +79,16 @@ class LinkError(Exception):
 
 
 @dataclass(frozen=True)
+class IssuedLink:
+    """A new start link: its payload, short code and lifetime."""
+
+    payload: str
+    code: str
+    expires_at: datetime
+    single_use: bool
+
+
+@dataclass(frozen=True)
 class LinkInfo:
     """What a valid payload says: the site, until when, and whether it works only once."""
 
@@ -209,6 +219,13 @@ class LinkService:
         payload = _b64encode(body + self._mac(body))
         assert len(payload) == PAYLOAD_CHARS <= MAX_PAYLOAD_CHARS
         return payload
+
+    def issue(self, site_id: str, expires: timedelta, single_use: bool = False) -> IssuedLink:
+        """A signed payload for a site and the short code that stands for it."""
+        payload = self.make_payload(site_id, expires, single_use=single_use)
+        info = self.verify(payload, consume=False)
+        code = self.short_code(payload, site_id, info.expires_at)
+        return IssuedLink(payload, code, info.expires_at, info.single_use)
 
     def open(self, payload: str) -> tuple[str, Site | None]:
         """A chat started with this payload: ("ok", its site), or the reason it cannot be

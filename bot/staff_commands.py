@@ -66,16 +66,14 @@ class StaffCommands:
             return message.reply("utter_staff_stats", stats=stats)
         single = name == "clientlink"
         expires = timedelta(hours=CLIENT_LINK_HOURS) if single else timedelta(days=STAFF_LINK_DAYS)
-        payload = self.links.make_payload(site.id, expires, single_use=single)
-        info = self.links.verify(payload, consume=False)
-        code = self.links.short_code(payload, site.id, info.expires_at)
-        url = self.links.public_link(payload)
+        issued = self.links.issue(site.id, expires, single_use=single)
+        url = self.links.public_link(issued.payload)
         replies = message.reply(
             "utter_staff_clientlink" if single else "utter_staff_link",
             site_name=site.name,
             url=url,
-            code=code,
-            expires=info.expires_at.strftime("%d %B %Y, %H:%M UTC"),
+            code=issued.code,
+            expires=issued.expires_at.strftime("%d %B %Y, %H:%M UTC"),
         )
         if replies:
             replies[0].image = qr_png(url)

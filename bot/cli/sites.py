@@ -47,11 +47,10 @@ def cmd_link(args: argparse.Namespace) -> int:
             telegram_username=settings.telegram_username,
             web_chat_url=str(settings.web_chat_url) if settings.web_chat_url else None,
         )
-        payload = links.make_payload(site.id, args.expires, single_use=args.single_use)
-        info = links.verify(payload, consume=False)
-        code = links.short_code(payload, site.id, info.expires_at)
+        issued = links.issue(site.id, args.expires, single_use=args.single_use)
     finally:
         store.close()
+    payload, code = issued.payload, issued.code
     url, web_url = links.deep_link(payload), links.web_link(payload)
     # QR codes and posters point to the web chat when one is configured: it works for
     # everyone, with or without Telegram.
@@ -69,8 +68,8 @@ def cmd_link(args: argparse.Namespace) -> int:
                     "web_url": web_url,
                     "code": code,
                     "site_id": site.id,
-                    "expires_at": info.expires_at.isoformat(),
-                    "single_use": info.single_use,
+                    "expires_at": issued.expires_at.isoformat(),
+                    "single_use": issued.single_use,
                 }
             )
         )
@@ -80,14 +79,14 @@ def cmd_link(args: argparse.Namespace) -> int:
     if web_url:
         print(f"Web chat link: {web_url}")
     print(f"Short code: {code}  (if the chat opens without the link, type this code in it)")
-    print(f"Expires: {info.expires_at:%Y-%m-%d %H:%M} UTC")
-    if info.single_use:
+    print(f"Expires: {issued.expires_at:%Y-%m-%d %H:%M} UTC")
+    if issued.single_use:
         print("Single use: the link works for one person, once.")
     if args.qr:
         print(f"QR code: {args.qr}")
     if args.poster:
         print(f"Poster: {args.poster}")
-        if info.single_use:
+        if issued.single_use:
             print(
                 "note: a single-use link on a poster works for one person only.", file=sys.stderr
             )
