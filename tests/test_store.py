@@ -16,7 +16,7 @@ from bot.engine import Engine
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
 from bot.settings import PROJECT_DIR, Settings
 from bot.store import HISTORY_LIMIT, ConversationState, TrackerStore
-from tests.helpers import payloads, say, texts
+from tests.helpers import payloads, say, staff_of, texts
 
 
 @pytest.fixture
@@ -343,3 +343,15 @@ async def test_the_engine_purges_idle_conversations_when_it_starts(engine, make_
     restarted = make_engine()
     assert restarted.store.load(gone) is None
     assert restarted.store.load(engine.conversation_id("test", "still-here")) is not None
+
+
+async def test_an_idle_staff_chat_loses_its_enrolment_too(engine, make_engine):
+    code = staff_of(engine).invite("riverside")
+    await say(engine, f"/staff {code}", "idle-staff")
+    await say(engine, "hello", "idle-staff")
+    staff_chat = engine.conversation_id("test", "idle-staff")
+    assert staff_of(engine).site_of(staff_chat) is not None
+    _age(engine.store, staff_chat, "2020-01-01T00:00:00+00:00")
+    restarted = make_engine()
+    assert restarted.store.load(staff_chat) is None
+    assert staff_of(restarted).site_of(staff_chat) is None

@@ -115,7 +115,7 @@ class Engine:
 
     def housekeeping(self) -> None:
         """Erase idle conversations and long-expired short codes (at start-up and daily)."""
-        purged = self.store.purge_idle(self.settings.retention_days)
+        purged = self.store.purge_idle(self.settings.retention_days, also=self._forget_elsewhere)
         pruned = self.links.prune_codes()
         if purged or pruned:
             log.info("housekeeping: erased %d idle conversations, %d old codes", purged, pruned)
@@ -167,9 +167,13 @@ class Engine:
 
     def _erase(self, conversation_id: str) -> bool:
         """/forget: the conversation, what interceptors keep, buttons and check-ins."""
+        self._forget_elsewhere(conversation_id)
+        return self.store.forget(conversation_id)
+
+    def _forget_elsewhere(self, conversation_id: str) -> None:
+        """What the interceptors keep about a conversation (a staff enrolment)."""
         for interceptor in self.interceptors:
             interceptor.forget(conversation_id)
-        return self.store.forget(conversation_id)
 
     def respond(self, channel: str, chat_id: str, response: str) -> list[BotReply]:
         """One response from the domain, outside a turn (check-ins, channel notices)."""

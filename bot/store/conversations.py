@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -167,17 +168,18 @@ class TrackerStore:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return existed
 
-    def purge_idle(self, days: int) -> int:
-        """Erase conversations idle for more than ``days`` (with their buttons and check-ins).
-
-        Returns how many went. Anonymous events are kept: they hold no conversation id.
-        """
+    def purge_idle(self, days: int, also: Callable[[str], object] | None = None) -> int:
+        """Erase conversations idle for more than ``days`` (with their buttons and check-ins),
+        calling ``also`` with each id first (what other parts keep, such as a staff
+        enrolment). Returns how many went. Anonymous events are kept: they hold no id."""
         cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id FROM conversations WHERE updated_at < ?", [cutoff]
             ).fetchall()
         for (conversation_id,) in rows:
+            if also is not None:
+                also(conversation_id)
             self.forget(conversation_id)
         return len(rows)
 
