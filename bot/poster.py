@@ -15,9 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-import matplotlib
 import segno
-from fpdf import FPDF
 from pydantic import Field, field_validator, model_validator
 
 from bot.knowledge import Site, Strict
@@ -263,6 +261,10 @@ class Poster:
 
     def pdf(self) -> bytes:
         """The poster as a one-page A4 PDF."""
+        # Imported here: fpdf2 and matplotlib take a fifth of a second, and every bot start
+        # imports this module (for staff QR codes), while only `link --poster` needs them.
+        from fpdf import FPDF
+
         pdf = FPDF(orientation="P", unit="mm", format="A4")
         pdf.set_auto_page_break(auto=False)
         pdf.set_margins(0, 0, 0)
@@ -306,5 +308,7 @@ class Poster:
 
 def _dejavu() -> tuple[Path, Path]:
     """DejaVu Sans, regular and bold, from matplotlib's own fonts (a dependency already)."""
+    import matplotlib
+
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     return folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
