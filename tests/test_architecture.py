@@ -135,3 +135,11 @@ def test_only_the_store_touches_the_database(path: Path):
     text = path.read_text(encoding="utf-8")
     for reach in ("store.db", "store.lock", "store._conn", ".conn.commit", "sqlite_utils"):
         assert reach not in text, f"{path.name} reaches into the store: {reach}"
+
+
+@pytest.mark.parametrize("path", _sources("bot", "actions"), ids=lambda p: p.name)
+def test_no_module_but_the_content_models_is_over_400_lines(path: Path):
+    if _module_name(path) == "bot.knowledge":  # pydantic models of every content file
+        return
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= 400, f"{path.relative_to(PROJECT_DIR)} has {lines} lines: split it by job"

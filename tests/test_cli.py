@@ -260,3 +260,12 @@ def test_chat_exits_non_zero_when_the_database_cannot_be_written(make_engine, mo
     assert code == 1
     assert "try again" in captured.out
     assert "could not be used" in captured.err
+
+
+def test_debug_shows_the_traceback_that_one_line_hides(tmp_path, models_dir):
+    env = {"MUTUAL_AID_WEB_RATE_PER_SENDER": "0"}
+    plain = run("--data-dir", tmp_path, "validate", models_dir=models_dir, env=env)
+    assert_clean_failure(plain, "web_rate_per_sender", "--debug")
+    debug = run("--debug", "--data-dir", tmp_path, "validate", models_dir=models_dir, env=env)
+    assert debug.returncode != 0
+    assert "Traceback" in debug.stderr

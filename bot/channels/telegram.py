@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from telegram import (
     BotCommand,
@@ -30,7 +30,6 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -39,6 +38,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.telegram_order import PerChatUpdateProcessor
 from bot.channels.telegram_webhook import (
     ALLOWED_UPDATES,
     MAX_WEBHOOK_BODY,
@@ -52,7 +52,6 @@ from bot.channels.telegram_webhook import (
 )
 from bot.clock import iso, now_iso, utc_now
 from bot.engine import BotReply, Engine
-from bot.keyed_locks import KeyedLocks
 from bot.staff_commands import StaffCommands
 
 log = logging.getLogger(__name__)
@@ -75,31 +74,6 @@ CALLBACK_PREFIX = "b:"
 FOLLOWUP_INTERVAL_SECONDS = 60
 SEND_ATTEMPTS = 4
 T = TypeVar("T")
-
-
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Different chats at the same time; one chat's updates strictly one after another.
-
-    The lock covers the whole handler, replies included, so a button press and a message
-    sent just after it are answered in that order and never interleaved.
-    """
-
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
-        # One lock per chat, dropped when unused.
-        self._locks = KeyedLocks()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's handlers under its chat's lock."""
-        chat = update.effective_chat if isinstance(update, Update) else None
-        async with self._locks.hold(chat.id if chat is not None else None):
-            await coroutine
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
 
 
 class TelegramChannel:
@@ -393,6 +367,7 @@ __all__ = [
     "CHANNEL",
     "MAX_WEBHOOK_BODY",
     "WEBHOOK_PATH",
+    "PerChatUpdateProcessor",
     "TelegramChannel",
     "run_polling",
     "secret_matches",

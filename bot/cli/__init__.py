@@ -30,6 +30,12 @@ def _common_options(default: str | None) -> argparse.ArgumentParser:
         default=default,
         help="data folder (default: ~/.local/share/mutual-aid-bot)",
     )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if default is None else default,
+        help="on an error, show the full traceback instead of one line",
+    )
     return common
 
 
@@ -164,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ContentError as exc:
+        if getattr(args, "debug", False):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -171,11 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a clear message, never a traceback, for any start-up fault
         from bot.nlu.components import ConfigError
 
+        if getattr(args, "debug", False):
+            raise  # --debug: a bug behind a one-line message is never hidden
+
         if isinstance(exc, sqlite3.Error):
             db = getattr(args, "db", None) or "the database"
             print(f"error: cannot use {db}: {exc}", file=sys.stderr)
             return 2
         if isinstance(exc, ConfigError | ValueError | OSError):
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {exc} (--debug shows where it came from)", file=sys.stderr)
             return 2
         raise
