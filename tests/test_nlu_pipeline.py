@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -251,3 +252,28 @@ def test_unknown_component_fails_before_the_cache(cache_pipeline, training, tmp_
     bad = [*cache_pipeline, {"name": "TEDPolicy"}]
     with pytest.raises(ConfigError, match="unknown component 'TEDPolicy'"):
         load_or_train(bad, NLU_PATH, training, cache)
+
+
+class _Planted:
+    """What someone with write access to the model folder might plant."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_model_file_never_runs_and_is_retrained(cache_pipeline, training, tmp_path):
+    cache = tmp_path / "models"
+    cache.mkdir()
+    marker = tmp_path / "ran"
+    planted = cache / f"nlu-{model_key(cache_pipeline, NLU_PATH.read_bytes())}.pkl"
+    planted.write_bytes(pickle.dumps(_Planted(marker)))
+    model, trained = load_or_train(cache_pipeline, NLU_PATH, training, cache)
+    assert not marker.exists()
+    assert trained is True
+    assert model.parse("hello")["intent"]["name"]
+    # The real model, written back, loads through the same guard.
+    _, trained = load_or_train(cache_pipeline, NLU_PATH, training, cache)
+    assert trained is False

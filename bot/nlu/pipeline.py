@@ -81,6 +81,39 @@ def model_key(pipeline: list[dict[str, Any]], nlu_bytes: bytes) -> str:
     return digest.hexdigest()[:24]
 
 
+# What a cached model may be made of: classes from these packages (constructing one runs
+# no code of the file's choosing), and the few helpers numpy and re need to rebuild arrays
+# and patterns. Anything else (os.system, eval, getattr, ...) makes the file unreadable,
+# and it is retrained: a model cache that someone else wrote can never run code.
+_SAFE_CLASS_MODULES = ("bot.nlu.", "sklearn.", "numpy", "scipy.sparse")
+_SAFE_BUILTINS = frozenset({"set", "frozenset", "slice", "range", "complex", "bytearray"})
+_SAFE_FUNCTIONS = frozenset(
+    {
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("copyreg", "_reconstructor"),
+        ("re", "_compile"),
+    }
+)
+
+
+class _ModelUnpickler(pickle.Unpickler):
+    """Unpickles only what a trained pipeline is made of (see _SAFE_CLASS_MODULES)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _SAFE_FUNCTIONS or (module == "builtins" and name in _SAFE_BUILTINS):
+            return super().find_class(module, name)
+        if module == "numpy" or module.startswith(_SAFE_CLASS_MODULES):
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a trained model")
+
+
 def load_or_train(
     pipeline: list[dict[str, Any]], nlu_path: Path, data: TrainingData, cache_dir: Path | None
 ) -> tuple[NluPipeline, bool]:
@@ -94,7 +127,7 @@ def load_or_train(
     if cached and cached.exists():
         try:
             with cached.open("rb") as handle:
-                model = pickle.load(handle)
+                model = _ModelUnpickler(handle).load()
             if isinstance(model, NluPipeline):
                 return model, False
         except Exception:  # a damaged cache file is retrained, never fatal
