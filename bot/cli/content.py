@@ -6,15 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from bot.settings import PROJECT_DIR, Settings
-from bot.yamlfiles import ContentError
-
-if TYPE_CHECKING:
-    pass
 
 from bot.cli.common import _settings
+from bot.settings import PROJECT_DIR, Settings
+from bot.yamlfiles import ContentError
 
 # `parse` reads one message per line; like the engine, only this much goes to the NLU.
 MAX_PARSE_CHARS = 1000

@@ -6,10 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 from bot.cli.common import _check_suffix, _find_site, _settings
 

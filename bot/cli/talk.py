@@ -8,14 +8,9 @@ import io
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from bot.settings import Settings
-
-if TYPE_CHECKING:
-    pass
 
 from bot.cli.common import _engine, _settings
+from bot.settings import Settings
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
