@@ -362,7 +362,7 @@ def test_sites_must_be_a_list_under_sites(tmp_path):
     [
         ("    counterpart: overdose_other\n", "    counterpart: made_up\n", "not a category"),
         ("  - id: violence\n", "  - id: child_at_risk\n", "appears twice"),
-        ("  threshold: 0.185\n", "  threshold: 1.5\n", "threshold"),
+        ("  threshold: 0.211\n", "  threshold: 1.5\n", "threshold"),
         ("  window_weight: 0.45\n", "  window_weight: 0\n", "window_weight"),
         (
             "    may_become: [suicide_plan, overdose_self, medical_emergency]\n",
