@@ -360,12 +360,13 @@ def test_sites_must_be_a_list_under_sites(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("    counterpart: overdose_other\n", "    counterpart: made_up\n", "not a category"),
-        ("  - id: violence\n", "  - id: child_at_risk\n", "appears twice"),
-        ("  threshold: 0.211\n", "  threshold: 1.5\n", "threshold"),
-        ("  window_weight: 0.45\n", "  window_weight: 0\n", "window_weight"),
+        (r"    counterpart: overdose_other\n", "    counterpart: made_up\n", "not a category"),
+        (r"  - id: violence\n", "  - id: child_at_risk\n", "appears twice"),
+        # Tuned numbers are matched by pattern, so retuning them never breaks this test.
+        (r"  threshold: [\d.]+\n", "  threshold: 1.5\n", "threshold"),
+        (r"  window_weight: [\d.]+\n", "  window_weight: 0\n", "window_weight"),
         (
-            "    may_become: [suicide_plan, overdose_self, medical_emergency]\n",
+            r"    may_become: \[suicide_plan, overdose_self, medical_emergency\]\n",
             "    may_become: [made_up]\n",
             "'made_up' is not a category",
         ),
@@ -374,8 +375,9 @@ def test_sites_must_be_a_list_under_sites(tmp_path):
 def test_bad_crisis_settings_are_named(knowledge_copy, old, new, message):
     path = knowledge_copy / "crisis.yml"
     text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    broken, count = re.subn(old, new, text)
+    assert count == 1
+    path.write_text(broken, encoding="utf-8")
     with pytest.raises(ContentError) as caught:
         Knowledge(knowledge_copy).load_all()
     assert caught.value.path == str(path)
