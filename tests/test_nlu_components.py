@@ -198,6 +198,48 @@ def test_featurizer_rejects_unknown_analyzer():
         CountVectorsFeaturizer({"analyzer": "sentence"})
 
 
+def test_featurizer_log_counts_and_l2_norm_scale_the_counts():
+    messages = tokenised(SENTENCES)
+    raw = CountVectorsFeaturizer({})
+    scaled = CountVectorsFeaturizer({"log_counts": True, "norm": "l2"})
+    for featurizer in (raw, scaled):
+        featurizer.train(messages, [], toy_data())
+    message = tokenised(["AA AA AA and meetings"])[0]
+    raw.process(message)
+    scaled.process(message)
+    counts, row = message.features[0].toarray()[0], message.features[1].toarray()[0]
+    # log(1 + count), then length 1: the same words, weighed down when repeated.
+    expected = np.log1p(counts) / np.linalg.norm(np.log1p(counts))
+    assert np.allclose(row, expected)
+    assert np.isclose(np.linalg.norm(row), 1.0)
+
+
+def test_featurizer_l2_norm_leaves_an_unknown_message_empty():
+    messages = tokenised(SENTENCES)
+    featurizer = CountVectorsFeaturizer({"log_counts": True, "norm": "l2"})
+    featurizer.train(messages, [], toy_data())
+    unknown = tokenised(["zzqx blorp"])[0]
+    featurizer.process(unknown)
+    assert unknown.features[0].nnz == 0  # no division by zero, no NaN
+    assert unknown.known_words == 0
+
+
+def test_word_pairs_do_not_count_as_known_words():
+    messages = tokenised(["going to a meeting", "a meeting tonight"])
+    featurizer = CountVectorsFeaturizer({"max_ngram": 2})
+    featurizer.train(messages, [], toy_data())
+    assert "a meeting" in featurizer.vectorizer.vocabulary_
+    message = tokenised(["a meeting"])[0]
+    featurizer.process(message)
+    assert message.features[0].nnz == 3  # "a", "meeting" and "a meeting"
+    assert message.known_words == 2
+
+
+def test_featurizer_rejects_an_unknown_norm():
+    with pytest.raises(ConfigError, match="norm must be l2"):
+        CountVectorsFeaturizer({"norm": "l1"})
+
+
 # --- LogisticRegressionClassifier --------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from bot.training_data import TrainingData
 log = logging.getLogger(__name__)
 
 # Bump when the components change in a way that makes cached models stale.
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
 
 
 def build_components(pipeline: list[dict[str, Any]]) -> list[Component]:

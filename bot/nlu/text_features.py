@@ -154,12 +154,22 @@ class CountVectorsFeaturizer(Component):
         "OOV_token": None,
         "OOV_words": [],
         "use_shared_vocab": False,
+        # Ours, not Rasa's (the defaults keep Rasa's raw counts). log_counts turns each
+        # count into log(1 + count), and norm: l2 scales this featurizer's vector to length
+        # 1, so a long message and a short one weigh the same, and word and character
+        # vectors weigh the same beside each other. README "Understanding" has the figures:
+        # the classifier converges in a tenth of the iterations (so its result no longer
+        # depends on the CPU's floating-point kernels) and is more accurate.
+        "log_counts": False,
+        "norm": None,
     }
 
     def __init__(self, options: dict[str, Any]) -> None:
         super().__init__(options)
         if self.options["analyzer"] not in ("word", "char", "char_wb"):
             raise ConfigError(f"{self.name}: analyzer must be word, char or char_wb")
+        if self.options["norm"] not in (None, "l2"):
+            raise ConfigError(f"{self.name}: norm must be l2 or left out")
         # Rasa's token pattern keeps one-letter words such as "i" and "a"; scikit-learn
         # only uses a token pattern for the word analyzer.
         pattern = r"(?u)\b\w+\b" if self.options["analyzer"] == "word" else None
@@ -176,6 +186,7 @@ class CountVectorsFeaturizer(Component):
         )
         self._analyzer: Any = None
         self._vocabulary: dict[str, int] | None = None
+        self._grams: dict[int, str] = {}
 
     def _text(self, message: Message) -> str:
         tokens = message.tokens
@@ -199,15 +210,22 @@ class CountVectorsFeaturizer(Component):
         if self._vocabulary is None:
             self._analyzer = self.vectorizer.build_analyzer()
             self._vocabulary = self.vectorizer.vocabulary_
+            if self.options["analyzer"] == "word":
+                self._grams = {i: gram for gram, i in self._vocabulary.items()}
         counts: dict[int, int] = {}
         for gram in self._analyzer(self._text(message)):
             index = self._vocabulary.get(gram)
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
         if self.options["analyzer"] == "word":
-            message.known_words = sum(counts.values())
+            # Words, not word pairs: a pair is only known when both its words are.
+            message.known_words = sum(n for i, n in counts.items() if " " not in self._grams[i])
         columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
         values = np.array([counts[c] for c in columns.tolist()], dtype=np.int64)
+        if self.options["log_counts"]:
+            values = np.log1p(values)
+        if self.options["norm"] == "l2" and len(values):
+            values = values / np.sqrt(np.dot(values, values))
         width = len(self._vocabulary)
         matrix = sp.csr_matrix(
             (values, columns, np.array([0, len(columns)], dtype=np.int32)), shape=(1, width)
@@ -219,6 +237,7 @@ class CountVectorsFeaturizer(Component):
         # pickle keeps the cached model independent of its closures.
         state = dict(self.__dict__)
         state["_analyzer"] = state["_vocabulary"] = None
+        state["_grams"] = {}
         return state
 
 
