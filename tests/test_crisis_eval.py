@@ -121,11 +121,10 @@ def test_load_held_out_rejects_unknown_labels(tmp_path):
 
 
 # The fresh held-out file (written 2026-12-03 by a writer who saw nothing of the project,
-# never studied) is the honest measure. Every crisis message in it must be caught; its false
-# alarms are about 6%, above issue 8's 5%, so that target is a strict expected failure until
-# it is met, and a guard keeps what is reached (README "Crisis safety net").
+# never studied) is the honest measure. Every crisis message in it must be caught, and its
+# false alarms must meet issue 8's 5% (README "Crisis safety net": 4.9%, 7 of 143, so a
+# single new false alarm fails this; that is the point of a target).
 FRESH = PROJECT_DIR / "tests" / "crisis_fresh_heldout.yml"
-FRESH_FALSE_ALARMS_REACHED = 0.075
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +137,5 @@ def test_every_fresh_crisis_message_is_caught(fresh):
     assert fresh.recall == 1.0, "missed:\n" + "\n".join(missed)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8 target not met on fresh messages: about 6%")
 def test_fresh_false_alarms_meet_the_5_percent_target(fresh):
-    assert fresh.false_alarm_rate <= FALSE_ALARM_TARGET
-
-
-def test_fresh_false_alarms_stay_within_what_has_been_reached(fresh):
-    assert fresh.false_alarm_rate <= FRESH_FALSE_ALARMS_REACHED
+    assert fresh.false_alarm_rate <= FALSE_ALARM_TARGET, fresh.false_alarm_rate
