@@ -84,18 +84,21 @@ def test_no_test_message_is_a_near_duplicate_of_training_data(name):
 
 
 @pytest.fixture(scope="module")
-def report(models_dir):
+def model(models_dir):
     config = load_config(PROJECT_DIR / "config.yml")
-    model, _ = load_or_train(config.pipeline_specs(), NLU_FILE, TRAINING, models_dir)
+    trained, _ = load_or_train(config.pipeline_specs(), NLU_FILE, TRAINING, models_dir)
+    return trained
+
+
+@pytest.fixture(scope="module")
+def report(model):
     return evaluate_file(model, TEST)
 
 
-def test_the_classifier_trains_to_its_optimum(models_dir):
+def test_the_classifier_trains_to_its_optimum(model):
     # Stopped early, lbfgs ends at a point that depends on the CPU's floating-point kernels,
     # and the realistic accuracy moved by 0.013 between machines. Trained to its optimum,
     # which is unique, every machine gets the same model (config.yml, README "Understanding").
-    config = load_config(PROJECT_DIR / "config.yml")
-    model, _ = load_or_train(config.pipeline_specs(), NLU_FILE, TRAINING, models_dir)
     (classifier,) = [c for c in model.components if isinstance(c, LogisticRegressionClassifier)]
     assert classifier.clf.n_iter_.max() < classifier.options["max_iter"]
     assert classifier.options["tol"] <= 1e-5

@@ -186,7 +186,6 @@ class CountVectorsFeaturizer(Component):
         )
         self._analyzer: Any = None
         self._vocabulary: dict[str, int] | None = None
-        self._grams: dict[int, str] = {}
 
     def _text(self, message: Message) -> str:
         tokens = message.tokens
@@ -210,16 +209,16 @@ class CountVectorsFeaturizer(Component):
         if self._vocabulary is None:
             self._analyzer = self.vectorizer.build_analyzer()
             self._vocabulary = self.vectorizer.vocabulary_
-            if self.options["analyzer"] == "word":
-                self._grams = {i: gram for gram, i in self._vocabulary.items()}
         counts: dict[int, int] = {}
+        known_words = 0
         for gram in self._analyzer(self._text(message)):
             index = self._vocabulary.get(gram)
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
+                # Words, not word pairs: a pair is only known when both its words are.
+                known_words += " " not in gram
         if self.options["analyzer"] == "word":
-            # Words, not word pairs: a pair is only known when both its words are.
-            message.known_words = sum(n for i, n in counts.items() if " " not in self._grams[i])
+            message.known_words = known_words
         columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
         values = np.array([counts[c] for c in columns.tolist()], dtype=np.int64)
         if self.options["log_counts"]:
@@ -237,7 +236,6 @@ class CountVectorsFeaturizer(Component):
         # pickle keeps the cached model independent of its closures.
         state = dict(self.__dict__)
         state["_analyzer"] = state["_vocabulary"] = None
-        state["_grams"] = {}
         return state
 
 
